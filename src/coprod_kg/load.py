@@ -8,7 +8,6 @@ whose lexical form does not fit its datatype, and an ``owl:imports`` (nothing is
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,90 +18,10 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, XSD
 
 from .namespace import BASE, PREFIXES
+from .project import InputError, Project
 
 XSD_STRING = str(XSD.string)
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-
-
-class InputError(Exception):
-    """A project or user file that cannot be used, with where and why."""
-
-    def __init__(self, path: Path | str, message: str, line: int | None = None,
-                 column: int | None = None):
-        self.path = Path(path)
-        self.line = line
-        self.column = column
-        self.message = message
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = str(self.path)
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Project:
-    """Where a coprod-kg checkout keeps its ontology, shapes, data and queries."""
-
-    root: Path
-
-    @property
-    def ontology_files(self) -> list[Path]:
-        return [self.root / "ontology" / "coprod.ttl"]
-
-    @property
-    def shapes_file(self) -> Path:
-        return self.root / "ontology" / "shapes.ttl"
-
-    @property
-    def data_files(self) -> list[Path]:
-        return sorted((self.root / "data").rglob("*.ttl"))
-
-    @property
-    def scheme_files(self) -> list[Path]:
-        """Files a single study file needs beside it to be validated on its own."""
-        data = self.root / "data"
-        return [data / "schemes.ttl", data / "outcomes.ttl", data / "report.ttl"]
-
-    @property
-    def queries_dir(self) -> Path:
-        return self.root / "queries"
-
-    @property
-    def build_dir(self) -> Path:
-        return self.root / "build"
-
-    def input_files(self) -> list[Path]:
-        return [*self.ontology_files, *self.data_files]
-
-    def fingerprint(self, extra: Iterable[Path] = ()) -> str:
-        """Hash the names and bytes of every input, so any edit invalidates caches."""
-        digest = hashlib.sha256()
-        for path in [*self.input_files(), *extra]:
-            digest.update(str(path.relative_to(self.root)).encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-        return digest.hexdigest()[:16]
-
-
-def find_project(start: Path | None = None) -> Project:
-    """Return the project whose root holds ``ontology/coprod.ttl`` at or above ``start``.
-
-    Raises InputError when there is none.
-    """
-    here = (start or Path.cwd()).resolve()
-    for candidate in [here, *here.parents]:
-        if (candidate / "ontology" / "coprod.ttl").is_file():
-            return Project(candidate)
-    package_root = Path(__file__).resolve().parents[2]
-    if (package_root / "ontology" / "coprod.ttl").is_file():
-        return Project(package_root)
-    raise InputError(here, "no coprod-kg project here (looked for ontology/coprod.ttl)")
 
 
 @dataclass
@@ -111,7 +30,11 @@ class LoadedGraph:
 
     graph: Graph
     origins: dict = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
+    by_file: dict[Path, list[tuple]] = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[Path]:
+        return list(self.by_file)
 
     def origin(self, node) -> Path | None:
         return self.origins.get(node)
@@ -191,8 +114,9 @@ def load(paths: Iterable[Path]) -> LoadedGraph:
     loaded = LoadedGraph(new_graph())
     for path in paths:
         path = Path(path)
-        loaded.files.append(path)
-        for triple in parse_file(path):
+        triples = parse_file(path)
+        loaded.by_file[path] = triples
+        for triple in triples:
             loaded.graph.add(triple)
             loaded.origins.setdefault(triple[0], path)
     return loaded

@@ -99,7 +99,8 @@ def check_quotes(graph: Graph, source: SourceText) -> list[QuoteProblem]:
 
 def main(argv: list[str] | None = None) -> int:
     """Check the quotes of the given Turtle files (with data/report.ttl for the sections)."""
-    from .load import InputError, find_project, load
+    from .load import load
+    from .project import InputError, find_project
 
     args = sys.argv[1:] if argv is None else argv
     project = find_project()

@@ -1,0 +1,284 @@
+"""The coprod-kg command line: a thin layer over the library.
+
+Exit codes: 0 fine; 1 validation or checks failed; 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command line that asks for something impossible."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would exit; main() turns this into exit code 2
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _project(args):
+    from .project import find_project
+
+    return find_project(Path(args.project) if args.project else None)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_build(args) -> int:
+    from .build import build
+
+    code, summary = build(_project(args), echo=_err)
+    if code:
+        return code
+    _out(f"built in {summary.seconds:.1f} s: {summary.asserted} asserted triples, "
+         f"{summary.inferred} inferred")
+    for name, number in summary.counts.items():
+        _out(f"  {name}: {number}")
+    _out(f"  questions answered: {len(summary.answers)}; checks passed: "
+         f"{sum(c.passed for c in summary.checks)}/{len(summary.checks)}")
+    _out(f"  {len(summary.written)} files written under {_project(args).build_dir}")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from .load import load
+    from .validate import load_shapes, validate
+
+    project = _project(args)
+    if args.paths:
+        paths = [Path(p) for p in args.paths]
+        for path in paths:
+            if not path.is_file():
+                raise UsageError(f"{path}: no such file")
+        context = [p for p in project.ontology_files + project.context_files
+                   if p.resolve() not in {q.resolve() for q in paths}]
+        loaded = load([*context, *paths])
+        only = {p.resolve() for p in paths}
+    else:
+        loaded = load(project.input_files())
+        only = None
+    ontology = load(project.ontology_files).graph
+    report = validate(loaded, load_shapes(project.shapes_file), ontology, only)
+    for problem in report.problems:
+        _out(str(problem))
+    checked = len(args.paths) if args.paths else len(project.input_files())
+    if report.conforms:
+        _out(f"conforms: {checked} file(s), {len(loaded.graph)} triples checked")
+        return EXIT_OK
+    _out(f"does not conform: {len(report.problems)} problem(s)")
+    return EXIT_FAILED
+
+
+def cmd_reason(args) -> int:
+    from .atomic import write_atomic
+    from .cache import write_closure
+    from .export import serialise
+    from .load import load_project
+    from .reason import reason
+
+    project = _project(args)
+    loaded = load_project(project)
+    closure = reason(loaded.graph)
+    write_closure(project, closure.graph)
+    out = Path(args.output) if args.output else project.build_dir / "coprod-kg-inferred.ttl"
+    write_atomic(out, serialise(closure.graph, "turtle"))
+    _out(f"{closure.asserted} asserted triples; {closure.inferred} inferred; "
+         f"{len(closure.graph)} in all, written to {out}")
+    return EXIT_OK
+
+
+def _store(args):
+    from .cache import open_store
+
+    return open_store(_project(args))
+
+
+def cmd_check(args) -> int:
+    from .query import run_checks
+    from .tables import render
+
+    project = _project(args)
+    outcomes = run_checks(_store(args), project.checks_dir)
+    failed = 0
+    for outcome in outcomes:
+        state = "pass" if outcome.passed else f"FAIL ({len(outcome.result.rows)} rows)"
+        _out(f"{state:>16}  {outcome.query.name} [{outcome.severity}]: {outcome.query.title}")
+        if not outcome.passed:
+            _out(render(outcome.result, "table"))
+            _out(f"  fix: {outcome.query.header.get('fix', '')}")
+            failed += outcome.severity == "error"
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_queries(args) -> int:
+    from .query import discover
+
+    for query in discover(_project(args).queries_dir):
+        params = ", ".join(f"{p.name} ({p.kind})" for p in query.params) or "-"
+        _out(f"{query.name}\n    {query.title}\n    params: {params}")
+    return EXIT_OK
+
+
+def cmd_query(args) -> int:
+    from .query import find_query, parse_assignments, run, run_rdflib
+    from .tables import render
+
+    project = _project(args)
+    query = find_query(project.queries_dir, args.name)
+    params = parse_assignments(args.param or [])
+    store = _store(args)
+    if args.engine == "rdflib":
+        from .query import bind_params, refuse_unsafe
+
+        refuse_unsafe(query)
+        bind_params(query, store, params)  # the same checks and messages as the default engine
+        result = run_rdflib(query, _rdflib_closure(project), params)
+    else:
+        result = run(query, store, params, timeout=args.timeout)
+    _out(render(result, args.format))
+    return EXIT_OK
+
+
+def _rdflib_closure(project):
+    from rdflib import Graph
+
+    from .cache import ensure_closure
+
+    graph = Graph()
+    graph.parse(ensure_closure(project), format="nt")
+    return graph
+
+
+def cmd_export(args) -> int:
+    from .atomic import write_atomic
+    from .export import FORMATS, serialise
+    from .load import load_project
+    from .reason import reason
+
+    project = _project(args)
+    loaded = load_project(project)
+    graph = reason(loaded.graph).graph if args.inferred else loaded.graph
+    text = serialise(graph, args.format, loaded.graph, loaded)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    suffix = FORMATS[args.format][1]
+    name = f"coprod-kg{'-inferred' if args.inferred else ''}{suffix}"
+    out = Path(args.output) if args.output else project.build_dir / name
+    write_atomic(out, text)
+    _out(f"wrote {out} ({len(graph)} triples, {args.format})")
+    return EXIT_OK
+
+
+def cmd_stats(args) -> int:
+    from .build import count_instances
+
+    store = _store(args)
+    _out(f"triples (reasoned): {len(store)}")
+    for name, number in count_instances(store).items():
+        _out(f"{name}: {number}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- parser
+
+COMMANDS: dict[str, tuple[Callable, str, str]] = {
+    "build": (cmd_build, "validate, reason, answer every question, run the checks, export and "
+              "draw, all into build/", "coprod-kg build"),
+    "validate": (cmd_validate, "check the data against the SHACL shapes (all files, or just the "
+                 "given ones with the ontology and concept schemes beside them)",
+                 "coprod-kg validate data/studies/11-croydon-sun.ttl"),
+    "reason": (cmd_reason, "materialise the OWL RL closure into a new graph and cache it",
+               "coprod-kg reason -o build/reasoned.ttl"),
+    "check": (cmd_check, "run the quality checks of queries/checks (each passes if it returns "
+              "no rows)", "coprod-kg check"),
+    "queries": (cmd_queries, "list the report's questions with their titles and parameters",
+                "coprod-kg queries"),
+    "query": (cmd_query, "answer one question by name or .rq file, with bound parameters",
+              "coprod-kg query principle-outcome-paths --param principle=networks --format csv"),
+    "export": (cmd_export, "write the asserted or reasoned graph as Turtle, JSON-LD, N-Triples, "
+               "TriG or RDF/XML", "coprod-kg export --format jsonld --inferred -o kg.jsonld"),
+    "stats": (cmd_stats, "count what the reasoned graph holds", "coprod-kg stats"),
+}
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from .export import FORMATS as EXPORT_FORMATS
+    from .tables import FORMATS as TABLE_FORMATS
+
+    parser = Parser(prog="coprod-kg", description=(
+        "The evidence of Slay & Stephens (2013) on co-production in mental health as a "
+        "knowledge graph. Exit codes: 0 fine, 1 validation or checks failed, 2 usage or "
+        "input error."))
+    parser.add_argument("--version", action="version", version=f"coprod-kg {__version__}")
+    parser.add_argument("--project", help="the project folder (default: found from the "
+                        "working directory)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub = {}
+    for name, (handler, summary, example) in COMMANDS.items():
+        sub[name] = commands.add_parser(
+            name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.",
+            epilog=f"example: {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub[name].set_defaults(handler=handler)
+    sub["validate"].add_argument("paths", nargs="*", metavar="PATH",
+                                 help="Turtle files to check (default: the whole project)")
+    sub["reason"].add_argument("-o", "--output", help="where to write the reasoned graph "
+                               "(default build/coprod-kg-inferred.ttl)")
+    sub["query"].add_argument("name", metavar="NAME|FILE.rq",
+                              help="a query name from `coprod-kg queries`, or a .rq file")
+    sub["query"].add_argument("--param", action="append", metavar="NAME=VALUE",
+                              help="a parameter value, e.g. principle=networks (repeatable)")
+    sub["query"].add_argument("--format", choices=TABLE_FORMATS, default="table")
+    sub["query"].add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                              help="stop a query that runs longer than this (default 30)")
+    sub["query"].add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+                              help="the SPARQL engine (default oxigraph; rdflib for comparison)")
+    sub["export"].add_argument("--format", choices=list(EXPORT_FORMATS), default="turtle")
+    sub["export"].add_argument("--inferred", action="store_true",
+                               help="export the reasoned graph instead of the asserted one")
+    sub["export"].add_argument("-o", "--output", help="output file, or - for standard output "
+                               "(default build/coprod-kg[-inferred].<ext>)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; never raises for bad input."""
+    from .project import InputError
+    from .query import QueryError
+
+    logging.getLogger("rdflib").setLevel(logging.ERROR)
+    try:
+        args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+        if not getattr(args, "handler", None):
+            make_parser().print_help(sys.stderr)
+            return EXIT_USAGE
+        return args.handler(args)
+    except SystemExit as exit_:  # --help and --version
+        return int(exit_.code or 0)
+    except (UsageError, InputError, QueryError, ValueError) as error:
+        _err(f"error: {error}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Where a coprod-kg checkout keeps its files, and a fingerprint of its inputs.
+
+Kept free of rdflib so that commands answered from the cache start quickly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+
+class InputError(Exception):
+    """A project or user file that cannot be used, with where and why."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None,
+                 column: int | None = None):
+        self.path = Path(path)
+        self.line = line
+        self.column = column
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.path)
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A checkout: ontology, shapes, data, queries and the build folder."""
+
+    root: Path
+
+    @property
+    def ontology_files(self) -> list[Path]:
+        return [self.root / "ontology" / "coprod.ttl"]
+
+    @property
+    def shapes_file(self) -> Path:
+        return self.root / "ontology" / "shapes.ttl"
+
+    @property
+    def data_files(self) -> list[Path]:
+        return sorted((self.root / "data").rglob("*.ttl"))
+
+    @property
+    def context_files(self) -> list[Path]:
+        """The data a single new study file needs beside it to be validated on its own."""
+        data = self.root / "data"
+        names = ("schemes.ttl", "outcomes.ttl", "report.ttl", "citations.ttl")
+        return [data / name for name in names if (data / name).is_file()]
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.root / "queries" / "checks"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.build_dir / "cache"
+
+    def input_files(self) -> list[Path]:
+        return [*self.ontology_files, *self.data_files]
+
+    def fingerprint(self, extra: Iterable[Path] = ()) -> str:
+        """Hash the names and bytes of every input, so that any edit invalidates the cache."""
+        digest = hashlib.sha256()
+        for path in [*self.input_files(), *extra]:
+            digest.update(path.relative_to(self.root).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+        return digest.hexdigest()[:20]
+
+
+def find_project(start: Path | None = None) -> Project:
+    """Return the project at or above ``start`` (default: the working directory).
+
+    Falls back to the checkout this package was installed from. Raises InputError if neither
+    holds ``ontology/coprod.ttl``.
+    """
+    here = (start or Path.cwd()).resolve()
+    for candidate in [here, *here.parents]:
+        if (candidate / "ontology" / "coprod.ttl").is_file():
+            return Project(candidate)
+    package_root = Path(__file__).resolve().parents[2]
+    if (package_root / "ontology" / "coprod.ttl").is_file():
+        return Project(package_root)
+    raise InputError(here, "no coprod-kg project here or above (looked for ontology/coprod.ttl)")
