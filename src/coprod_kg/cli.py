@@ -67,8 +67,8 @@ def cmd_validate(args) -> int:
         for path in paths:
             if not path.is_file():
                 raise UsageError(f"{path}: no such file")
-        context = [p for p in project.ontology_files + project.context_files
-                   if p.resolve() not in {q.resolve() for q in paths}]
+        chosen = {q.resolve() for q in paths}
+        context = [p for p in project.input_files() if p.resolve() not in chosen]
         loaded = load([*context, *paths])
         only = {p.resolve() for p in paths}
     else:

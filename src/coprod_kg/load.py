@@ -63,9 +63,14 @@ def to_rdflib(term):
     raise TypeError(f"unsupported term {term!r}")
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    index = text.find(needle)
-    return None if index < 0 else text.count("\n", 0, index) + 1
+def _line_of(text: str, *needles: str) -> int | None:
+    """The first line outside comments that holds one of the needles (for error messages)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        if any(needle in line for needle in needles):
+            return number
+    return None
 
 
 def parse_file(path: Path, base_iri: str = BASE) -> list[tuple]:
@@ -97,7 +102,7 @@ def parse_file(path: Path, base_iri: str = BASE) -> list[tuple]:
         if predicate == OWL.imports:
             raise InputError(path, f"owl:imports <{obj}> is refused: coprod-kg never fetches "
                              "remote or local imports; put the axioms in the project's files",
-                             _line_of(text, "owl:imports") or _line_of(text, str(obj)))
+                             _line_of(text, "owl:imports", str(OWL.imports) + ">"))
         if isinstance(obj, Literal) and obj.datatype is not None and obj.ill_typed:
             short = obj.datatype.n3(new_graph().namespace_manager)
             raise InputError(path, f'literal "{obj}" is not a valid {short} (on {subject.n3()} '

@@ -50,13 +50,6 @@ class Project:
         return sorted((self.root / "data").rglob("*.ttl"))
 
     @property
-    def context_files(self) -> list[Path]:
-        """The data a single new study file needs beside it to be validated on its own."""
-        data = self.root / "data"
-        names = ("schemes.ttl", "outcomes.ttl", "report.ttl", "citations.ttl")
-        return [data / name for name in names if (data / name).is_file()]
-
-    @property
     def queries_dir(self) -> Path:
         return self.root / "queries"
 
