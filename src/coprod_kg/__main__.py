@@ -1,0 +1,5 @@
+"""Allow ``python -m coprod_kg``."""
+
+from .cli import run
+
+run()
