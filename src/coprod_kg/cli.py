@@ -170,11 +170,10 @@ def cmd_export(args) -> int:
     from .atomic import write_atomic
     from .export import FORMATS, serialise
     from .load import load_project
-    from .reason import reason
 
     project = _project(args)
     loaded = load_project(project)
-    graph = reason(loaded.graph).graph if args.inferred else loaded.graph
+    graph = _rdflib_closure(project) if args.inferred else loaded.graph
     text = serialise(graph, args.format, loaded.graph, loaded)
     if args.output == "-":
         sys.stdout.write(text)
@@ -197,6 +196,28 @@ def cmd_stats(args) -> int:
     return EXIT_OK
 
 
+def cmd_docs(args) -> int:
+    from .atomic import write_atomic
+    from .docs import generated_files
+
+    stale = []
+    for path, content in generated_files(_project(args)).items():
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current == content:
+            continue
+        stale.append(path)
+        if not args.check:
+            write_atomic(path, content)
+            _out(f"wrote {path}")
+    if args.check and stale:
+        for path in stale:
+            _out(f"out of date: {path} (run `coprod-kg docs`)")
+        return EXIT_FAILED
+    if not stale:
+        _out("documentation is up to date")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 COMMANDS: dict[str, tuple[Callable, str, str]] = {
@@ -216,11 +237,13 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "export": (cmd_export, "write the asserted or reasoned graph as Turtle, JSON-LD, N-Triples, "
                "TriG or RDF/XML", "coprod-kg export --format jsonld --inferred -o kg.jsonld"),
     "stats": (cmd_stats, "count what the reasoned graph holds", "coprod-kg stats"),
+    "docs": (cmd_docs, "regenerate the README query table, docs/vocabulary.md and docs/cli.md",
+             "coprod-kg docs --check"),
 }
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from .export import FORMATS as EXPORT_FORMATS
+    from .formats import EXPORT_FORMATS
     from .tables import FORMATS as TABLE_FORMATS
 
     parser = Parser(prog="coprod-kg", description=(
@@ -255,6 +278,8 @@ def make_parser() -> argparse.ArgumentParser:
                                help="export the reasoned graph instead of the asserted one")
     sub["export"].add_argument("-o", "--output", help="output file, or - for standard output "
                                "(default build/coprod-kg[-inferred].<ext>)")
+    sub["docs"].add_argument("--check", action="store_true",
+                             help="only report out-of-date files (exit 1 if any)")
     return parser
 
 

@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, OWL, RDF, XSD
 
 from . import __version__
+from .formats import EXPORT_FORMATS
 from .load import LoadedGraph, new_graph
 from .namespace import BASE, COPROD, EXTERNAL, ID, PREFIXES
 
-FORMATS = {
-    "turtle": ("turtle", ".ttl"),
-    "ntriples": ("nt", ".nt"),
-    "jsonld": ("json-ld", ".jsonld"),
-    "trig": ("trig", ".trig"),
-    "rdfxml": ("xml", ".rdf"),
-}
+FORMATS = EXPORT_FORMATS
 DATASET_IRI = URIRef(BASE + "dataset")
 REPORT_IRI = URIRef(ID + "report/slay-stephens-2013")
 DATA_LICENSE = URIRef("https://creativecommons.org/licenses/by-nc-nd/3.0/")
@@ -82,35 +77,47 @@ def file_graph_iri(path: Path, root: Path) -> URIRef:
     return URIRef(BASE + "graph/" + path.relative_to(root).with_suffix("").as_posix())
 
 
+def _to_ox(term):
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    return ox.BlankNode(str(term))
+
+
 def _trig(graph: Graph, loaded: LoadedGraph | None) -> str:
+    """TriG with one named graph per source file, and one for inferred triples; quads are sorted
+    before pyoxigraph writes them, so the same graph gives the same bytes."""
+    import pyoxigraph as ox
+
     if loaded is None:
         raise ValueError("TriG export needs the per-file origins of the triples")
     root = _common_root(loaded.files)
-    dataset = Dataset()
-    for prefix, iri in PREFIXES.items():
-        dataset.bind(prefix, iri, override=True)
-    inferred = new_graph()
-    for triple in graph:
-        if triple not in loaded.graph:
-            inferred.add(triple)
+    parts: list[tuple[str, Graph]] = []
     for path in loaded.files:
         part = new_graph()
         for triple in loaded.by_file[path]:
             part.add(triple)
-        named = dataset.graph(file_graph_iri(path, root))
-        for triple in canonical(part):
-            named.add(triple)
+        parts.append((str(file_graph_iri(path, root)), part))
+    inferred = new_graph()
+    for triple in graph:
+        if triple not in loaded.graph:
+            inferred.add(triple)
     if len(inferred):
-        named = dataset.graph(URIRef(BASE + "graph/inferred"))
-        for triple in canonical(inferred):
-            named.add(triple)
-    lines = dataset.serialize(format="nquads").splitlines()
-    # N-Quads sorted is deterministic; re-read it so the TriG writer sees a stable order.
-    stable = Dataset()
-    for prefix, iri in PREFIXES.items():
-        stable.bind(prefix, iri, override=True)
-    stable.parse(data="\n".join(sorted(set(lines) - {""})), format="nquads")
-    return stable.serialize(format="trig")
+        parts.append((BASE + "graph/inferred", inferred))
+    quads = []
+    for name, part in parts:
+        graph_name = ox.NamedNode(name)
+        for s, p, o in canonical(part):
+            quads.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph_name))
+    quads.sort(key=lambda q: (q.graph_name.value, str(q.subject), str(q.predicate), str(q.object)))
+    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(PREFIXES)).decode("utf-8")
 
 
 def _common_root(files: list[Path]) -> Path:

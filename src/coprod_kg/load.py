@@ -41,9 +41,9 @@ class LoadedGraph:
 
 
 def new_graph() -> Graph:
-    graph = Graph()
+    graph = Graph(bind_namespaces="core")
     for prefix, iri in PREFIXES.items():
-        graph.bind(prefix, iri, override=True)
+        graph.bind(prefix, iri, override=True, replace=True)
     return graph
 
 
