@@ -81,9 +81,9 @@ class Result:
 
 
 def parse_query_file(path: Path) -> Query:
-    """Read a ``.rq`` file and its header.
+    """Read a ``.rq`` file and its header (a user's file may have none).
 
-    Raises QueryError if the file cannot be read or has no title.
+    Raises QueryError if the file cannot be read or a ``# param:`` line is malformed.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -104,8 +104,6 @@ def parse_query_file(path: Path) -> Query:
             header[key] += " " + value
         else:
             header[key] = value
-    if "title" not in header:
-        raise QueryError(f"{path}: the header has no '# title:' line")
     return Query(path, text, header, params)
 
 
