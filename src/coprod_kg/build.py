@@ -146,7 +146,7 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
         summary.written.append(write_atomic(answers_dir / f"{name}.json", render(answer.result, "json")))
     summary.written.append(write_atomic(out / "report.md", markdown_report(summary.answers, summary.checks)))
     summary.written += write_exports(project, loaded, closure, out)
-    summary.written += draw(project, store, out)
+    summary.written += draw(project, store, out, summary.answers)
     summary.seconds = time.perf_counter() - started
     stats = {"asserted triples": summary.asserted, "inferred triples": summary.inferred,
              **summary.counts, "questions answered": len(summary.answers),
@@ -156,10 +156,8 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
     return 0, summary
 
 
-def draw(project: Project, store, out: Path) -> list[Path]:
-    """Draw the pictures and the explorer page, where the drawing modules are present."""
-    try:
-        from .viz import draw_all
-    except ImportError:
-        return []
-    return draw_all(project, store, out)
+def draw(project: Project, store, out: Path, answers: list) -> list[Path]:
+    """Draw the pictures, the network files and the explorer page."""
+    from .viz import draw_all
+
+    return draw_all(project, store, out, answers)

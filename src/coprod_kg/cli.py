@@ -196,6 +196,43 @@ def cmd_stats(args) -> int:
     return EXIT_OK
 
 
+def cmd_paths(args) -> int:
+    import json
+
+    from .paths import build_graph, path_json, path_table, paths, strongest
+    from .tables import render
+
+    graph = build_graph(_store(args))
+    if args.strongest:
+        rows = strongest(graph, args.strongest)
+    elif args.principle or args.outcome:
+        rows = paths(graph, args.principle, args.outcome)
+    else:
+        raise UsageError("coprod-kg paths: give --principle, --outcome or --strongest N")
+    if args.format == "json":
+        _out(json.dumps(path_json(rows), indent=2, ensure_ascii=False))
+    elif args.summary:
+        for row in rows:
+            studies = ", ".join(s["study"].split(":", 1)[1] for s in row.studies)
+            _out(f"{row.principle} -> {row.via} ({row.steps[0].status}) -> {row.outcome}: "
+                 f"{len(row.studies)} stud{'y' if len(row.studies) == 1 else 'ies'} ({studies})")
+    else:
+        _out(render(path_table(rows), args.format))
+    if not rows:
+        _err("no path: the data links this principle to no such outcome")
+    return EXIT_OK
+
+
+def cmd_viz(args) -> int:
+    from .viz import draw_all
+
+    project = _project(args)
+    out = Path(args.output) if args.output else project.build_dir
+    for path in draw_all(project, _store(args), out):
+        _out(f"wrote {path}")
+    return EXIT_OK
+
+
 def cmd_docs(args) -> int:
     from .atomic import write_atomic
     from .docs import generated_files
@@ -237,6 +274,11 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "export": (cmd_export, "write the asserted or reasoned graph as Turtle, JSON-LD, N-Triples, "
                "TriG or RDF/XML", "coprod-kg export --format jsonld --inferred -o kg.jsonld"),
     "stats": (cmd_stats, "count what the reasoned graph holds", "coprod-kg stats"),
+    "paths": (cmd_paths, "show principle → need or component → outcome → study paths, with the "
+              "findings and quotes behind each step", "coprod-kg paths --principle networks "
+              "--outcome reduced-isolation"),
+    "viz": (cmd_viz, "draw the path diagram and gap map (SVG, PNG), GraphML/GEXF and the "
+            "explorer page", "coprod-kg viz -o build/"),
     "docs": (cmd_docs, "regenerate the README query table, docs/vocabulary.md and docs/cli.md",
              "coprod-kg docs --check"),
 }
@@ -278,6 +320,16 @@ def make_parser() -> argparse.ArgumentParser:
                                help="export the reasoned graph instead of the asserted one")
     sub["export"].add_argument("-o", "--output", help="output file, or - for standard output "
                                "(default build/coprod-kg[-inferred].<ext>)")
+    sub["paths"].add_argument("--principle", help="a principle slug, e.g. networks")
+    sub["paths"].add_argument("--outcome", help="an outcome slug, e.g. reduced-isolation (alone: "
+                              "which principles reach it)")
+    sub["paths"].add_argument("--strongest", type=int, metavar="N",
+                              help="the N paths backed by the most studies")
+    sub["paths"].add_argument("--summary", action="store_true",
+                              help="one line per path instead of one row per finding")
+    sub["paths"].add_argument("--format", choices=("table", "json", "csv", "markdown"),
+                              default="table")
+    sub["viz"].add_argument("-o", "--output", help="folder to write into (default build/)")
     sub["docs"].add_argument("--check", action="store_true",
                              help="only report out-of-date files (exit 1 if any)")
     return parser
