@@ -83,8 +83,9 @@ def markdown_report(answers: list[Answer], checks: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_exports(project: Project, loaded, closure, out: Path) -> list[Path]:
+def write_exports(project: Project, loaded, out: Path) -> list[Path]:
     """Write the asserted and reasoned graph in every format, and the VoID description."""
+    from .cache import closure_path
     from .export import FORMATS, serialise, void_description
 
     ontology = loaded.graph
@@ -92,8 +93,8 @@ def write_exports(project: Project, loaded, closure, out: Path) -> list[Path]:
     for fmt, (_, suffix) in FORMATS.items():
         written.append(write_atomic(out / f"coprod-kg{suffix}",
                                     serialise(loaded.graph, fmt, ontology, loaded)))
-    written.append(write_atomic(out / "coprod-kg-inferred.ttl",
-                                serialise(closure.graph, "turtle", ontology, loaded)))
+    # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
+    written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project).read_bytes()))
     files = {path.name: path for path in written}
     void = void_description(loaded.graph, files, len(loaded.graph))
     written.append(write_atomic(out / "void.ttl", serialise(void, "turtle")))
@@ -145,7 +146,7 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
         summary.written.append(write_atomic(answers_dir / f"{name}.csv", render(answer.result, "csv")))
         summary.written.append(write_atomic(answers_dir / f"{name}.json", render(answer.result, "json")))
     summary.written.append(write_atomic(out / "report.md", markdown_report(summary.answers, summary.checks)))
-    summary.written += write_exports(project, loaded, closure, out)
+    summary.written += write_exports(project, loaded, out)
     summary.written += draw(project, store, out, summary.answers)
     summary.seconds = time.perf_counter() - started
     stats = {"asserted triples": summary.asserted, "inferred triples": summary.inferred,

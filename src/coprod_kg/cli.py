@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -237,8 +238,9 @@ def cmd_docs(args) -> int:
     from .atomic import write_atomic
     from .docs import generated_files
 
+    project = _project(args)
     stale = []
-    for path, content in generated_files(_project(args)).items():
+    for path, content in generated_files(project).items():
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == content:
             continue
@@ -252,6 +254,11 @@ def cmd_docs(args) -> int:
         return EXIT_FAILED
     if not stale:
         _out("documentation is up to date")
+    if not args.check:
+        from .viz import draw_readme_pictures
+
+        for path in draw_readme_pictures(_store(args), project.root / "docs" / "img"):
+            _out(f"drew {path}")
     return EXIT_OK
 
 
@@ -279,7 +286,8 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
               "--outcome reduced-isolation"),
     "viz": (cmd_viz, "draw the path diagram and gap map (SVG, PNG), GraphML/GEXF and the "
             "explorer page", "coprod-kg viz -o build/"),
-    "docs": (cmd_docs, "regenerate the README query table, docs/vocabulary.md and docs/cli.md",
+    "docs": (cmd_docs, "regenerate the README query table, docs/vocabulary.md, docs/cli.md and "
+             "the README's pictures",
              "coprod-kg docs --check"),
 }
 
@@ -355,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to say
+        sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
 
 
 def run() -> None:

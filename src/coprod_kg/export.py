@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, OWL, RDF, XSD
 
@@ -21,10 +21,21 @@ DATA_LICENSE = URIRef("https://creativecommons.org/licenses/by-nc-nd/3.0/")
 
 
 def canonical(graph: Graph) -> Graph:
-    """A copy whose blank nodes have stable, content-derived labels."""
+    """A copy whose blank nodes have stable, content-derived labels.
+
+    Only triples that mention a blank node can change, so only they go through rdflib's
+    (slow) canonicalisation.
+    """
     result = new_graph()
-    for triple in to_canonical_graph(graph):
-        result.add(triple)
+    with_blanks = Graph()
+    for triple in graph:
+        if isinstance(triple[0], BNode) or isinstance(triple[2], BNode):
+            with_blanks.add(triple)
+        else:
+            result.add(triple)
+    if len(with_blanks):
+        for triple in to_canonical_graph(with_blanks):
+            result.add(triple)
     return result
 
 

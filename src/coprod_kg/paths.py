@@ -24,15 +24,15 @@ PREFIX qudt: <http://qudt.org/schema/qudt/>
 
 MAPPINGS = PREFIXES_SPARQL + """
 SELECT ?principle ?principleLabel ?order ?via ?viaLabel ?viaKind ?status ?rationale
-       (MIN(?text) AS ?quote) (MIN(?line) AS ?quoteLine) WHERE {
+       ?quote ?quoteLine WHERE {
   ?mapping coprod:mapsPrinciple ?principle ; coprod:status/skos:prefLabel ?status ;
            coprod:rationale ?rationale ; coprod:hasQuote ?q .
-  ?q oa:exact ?text ; coprod:sourceLine ?line .
+  ?q oa:exact ?quote ; coprod:sourceLine ?quoteLine .
   { ?mapping coprod:mappedNeed ?via . BIND("need" AS ?viaKind) }
   UNION { ?mapping coprod:mappedComponent ?via . BIND("component" AS ?viaKind) }
   ?principle skos:altLabel ?principleLabel ; skos:notation ?order .
   ?via skos:prefLabel ?viaLabel .
-} GROUP BY ?principle ?principleLabel ?order ?via ?viaLabel ?viaKind ?status ?rationale
+}
 """
 
 COVERS = PREFIXES_SPARQL + """
@@ -46,17 +46,16 @@ SELECT DISTINCT ?via ?outcome ?outcomeLabel ?status ?rationale ?quote WHERE {
 """
 
 FINDINGS = PREFIXES_SPARQL + """
-SELECT ?finding ?findingLabel ?outcome ?study ?studyLabel ?value ?unit
-       (MIN(?text) AS ?quote) (MIN(?line) AS ?quoteLine) WHERE {
+SELECT ?finding ?findingLabel ?outcome ?study ?studyLabel ?value ?unit ?quote ?quoteLine WHERE {
   ?finding coprod:outcome ?outcome ; coprod:aboutStudy ?study ; rdfs:label ?findingLabel ;
            coprod:hasQuote ?q .
-  ?q oa:exact ?text ; coprod:sourceLine ?line .
+  ?q oa:exact ?quote ; coprod:sourceLine ?quoteLine .
   ?study rdfs:label ?title .
   OPTIONAL { ?study skos:altLabel ?short }
   BIND (COALESCE(?short, ?title) AS ?studyLabel)
   OPTIONAL { ?finding qudt:numericValue ?value }
   OPTIONAL { ?finding qudt:unit ?unit }
-} GROUP BY ?finding ?findingLabel ?outcome ?study ?studyLabel ?value ?unit
+}
 """
 
 BROADER = PREFIXES_SPARQL + """
@@ -73,6 +72,22 @@ def _select(store, text):
     solutions = store.query(text)
     names = [v.value for v in solutions.variables]
     return [{n: _value(s[n]) for n in names} for s in solutions]
+
+
+def _with_quotes(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
+    """One row per key, carrying all its quotes in report order; ``quote`` and ``quoteLine`` are
+    the earliest."""
+    grouped: dict[tuple, dict] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        entry = grouped.setdefault(k, {**row, "quotes": []})
+        pair = {"text": row["quote"], "line": row["quoteLine"]}
+        if pair not in entry["quotes"]:
+            entry["quotes"].append(pair)
+    for entry in grouped.values():
+        entry["quotes"].sort(key=lambda q: (q["line"], q["text"]))
+        entry["quote"], entry["quoteLine"] = entry["quotes"][0]["text"], entry["quotes"][0]["line"]
+    return [grouped[k] for k in sorted(grouped, key=str)]
 
 
 @dataclass
@@ -99,7 +114,7 @@ class PathRow:
 def build_graph(store) -> nx.DiGraph:
     """The principle → need/component → outcome → study graph of the reasoned store."""
     graph = nx.DiGraph()
-    for row in _select(store, MAPPINGS):
+    for row in _with_quotes(_select(store, MAPPINGS), ("principle", "via")):
         principle, via = compact(row["principle"]), compact(row["via"])
         graph.add_node(principle, kind="principle", label=row["principleLabel"],
                        order=int(row["order"]))
@@ -114,7 +129,7 @@ def build_graph(store) -> nx.DiGraph:
         support = row["quote"] or row["rationale"] or ""
         graph.add_edge(via, outcome, kind="covers", status=row["status"], support=support,
                        line=None)
-    for row in _select(store, FINDINGS):
+    for row in _with_quotes(_select(store, FINDINGS), ("finding", "outcome", "study")):
         outcome, study = compact(row["outcome"]), compact(row["study"])
         if outcome not in graph:
             continue
@@ -125,7 +140,7 @@ def build_graph(store) -> nx.DiGraph:
             "finding": compact(row["finding"]), "label": row["findingLabel"],
             "value": None if row["value"] is None else compact(row["value"]),
             "unit": compact(row["unit"]) if row["unit"] else None,
-            "quote": row["quote"], "line": row["quoteLine"]})
+            "quote": row["quote"], "line": row["quoteLine"], "quotes": row["quotes"]})
     for outcome, study, data in graph.edges(data=True):
         if data["kind"] == "evidenced-by":
             data["findings"].sort(key=lambda f: f["finding"])

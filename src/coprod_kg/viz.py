@@ -53,10 +53,14 @@ def _pyplot():
     return plt
 
 
-def _save(figure, stem: Path) -> list[Path]:
+SAVE_OPTIONS = {".svg": {"metadata": {"Date": None}},
+                ".png": {"dpi": 130, "metadata": {"Software": None}}}
+
+
+def _save(figure, stem: Path, suffixes=(".svg", ".png")) -> list[Path]:
     written = []
-    for suffix, options in ((".svg", {"metadata": {"Date": None}}),
-                            (".png", {"dpi": 130, "metadata": {"Software": None}})):
+    for suffix in suffixes:
+        options = SAVE_OPTIONS[suffix]
         buffer = io.BytesIO()
         figure.savefig(buffer, format=suffix[1:], bbox_inches="tight", **options)
         written.append(write_atomic(stem.with_suffix(suffix), buffer.getvalue()))
@@ -100,7 +104,7 @@ def layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
     return positions
 
 
-def draw_paths(graph: nx.DiGraph, stem: Path) -> list[Path]:
+def draw_paths(graph: nx.DiGraph, stem: Path, suffixes=(".svg", ".png")) -> list[Path]:
     """The layered principle → need/component → outcome → study diagram, edge width by studies."""
     from matplotlib.lines import Line2D
     from matplotlib.path import Path as Curve
@@ -142,7 +146,7 @@ def draw_paths(graph: nx.DiGraph, stem: Path) -> list[Path]:
                 bbox_to_anchor=(0.5, 0.0))
     axes.set_title("From principles of co-production to outcomes and the studies that "
                    "evidence them", fontsize=13, pad=26)
-    written = _save(figure, stem)
+    written = _save(figure, stem, suffixes)
     plt.close(figure)
     return written
 
@@ -166,7 +170,7 @@ def gap_map_data(store) -> dict:
                       for p in axes["principle"] for t in axes["theme"]]}
 
 
-def draw_gap_map(data: dict, stem: Path) -> list[Path]:
+def draw_gap_map(data: dict, stem: Path, suffixes=(".svg", ".png")) -> list[Path]:
     """The evidence gap map: circle area by the number of studies in each cell."""
     plt = _pyplot()
     principles, themes = data["principles"], data["themes"]
@@ -198,7 +202,7 @@ def draw_gap_map(data: dict, stem: Path) -> list[Path]:
                 fontsize=8, title_fontsize=8, frameon=False)
     axes.set_title("Evidence gap map: principles against outcome themes (0 in red is a gap)",
                    fontsize=12)
-    written = _save(figure, stem)
+    written = _save(figure, stem, suffixes)
     plt.close(figure)
     return written
 
@@ -212,6 +216,12 @@ def write_network_files(graph: nx.DiGraph, out: Path) -> list[Path]:
         writer(flat, buffer)
         written.append(write_atomic(out / name, buffer.getvalue()))
     return written
+
+
+def draw_readme_pictures(store, folder: Path) -> list[Path]:
+    """The path diagram and the gap map as SVG for the README (docs/img)."""
+    written = draw_paths(rolled_up(build_graph(store)), folder / "paths", (".svg",))
+    return written + draw_gap_map(gap_map_data(store), folder / "gap-map", (".svg",))
 
 
 def draw_all(project: Project, store, out: Path, answers=None) -> list[Path]:
