@@ -227,3 +227,84 @@ def test_principle_definitions_are_the_reports(loaded, source_text):
     for principle in TABLE_1:
         definition = str(graph.value(node("principle", principle), SKOS.definition))
         assert source_text.lines_of(definition), principle
+
+
+# ---------------------------------------------------------------- figures against quotes and source
+
+NUMBER_WORDS = {1: ["one", "a year"], 2: ["two", "twice", "double"], 3: ["three"], 4: ["four"],
+                5: ["five"], 6: ["six"], 7: ["seven"], 8: ["eight"], 9: ["nine"],
+                10: ["ten"], 15: ["fifteen"], 16: ["sixteen"], 19: ["nineteen"], 50: ["half"]}
+
+
+def printed_forms(value) -> set[str]:
+    """The ways the report prints a number: 13,104; 2½; $10 million; twice; half."""
+    value = Decimal(str(value))
+    if value == value.to_integral_value():
+        whole = int(value)
+        forms = {str(whole), f"{whole:,}", *NUMBER_WORDS.get(whole, [])}
+        if whole >= 10**6 and whole % 10**6 == 0:
+            forms.add(f"{whole // 10**6} million")
+        return forms
+    forms = {format(value.normalize(), "f"), f"{value:.2f}"}
+    if value % 1 == Decimal("0.5"):
+        forms.add(f"{int(value)} ½")
+    return forms
+
+
+def test_every_figure_is_printed_in_one_of_its_quotes(loaded):
+    import re
+
+    from rdflib.namespace import RDF
+
+    graph = loaded.graph
+    exact = URIRef("http://www.w3.org/ns/oa#exact")
+    missing = []
+    for finding in graph.subjects(RDF.type, c("Finding")):
+        text = " ".join(str(graph.value(q, exact)) for q in graph.objects(finding, c("hasQuote")))
+        for prop in (URIRef(QUDT + "numericValue"), c("baselineValue"), c("followUpValue"),
+                     c("sampleSize")):
+            for value in graph.objects(finding, prop):
+                if not any(re.search(r"(?<![\d,.])" + re.escape(form) + r"(?!\d)", text, re.I)
+                           for form in printed_forms(value)):
+                    missing.append(f"{finding} {prop}: {value}")
+    assert missing == []
+
+
+# Numbers in the text (lines 39-751) that are not figures: list and section numbers, figure,
+# table and page references, and endnote superscripts printed as ^{...}.
+NOT_FIGURES = {(61, "3"), (62, "4"), (64, "6"), (98, "3"), (221, "3"), (250, "4"), (256, "4"),
+               (678, "26"), (710, "37"), (710, "38"), (710, "39"), (710, "40")}
+# Figures recorded as a timeframe (coprod:timeframeDuration) rather than as a value.
+AS_TIMEFRAMES = {(554, "19"): "P19Y", (672, "3"): "P3M"}
+
+
+def test_every_number_in_the_report_is_recorded(loaded, source_text):
+    import re
+
+    from conftest import SOURCE
+
+    graph = loaded.graph
+    exact = URIRef("http://www.w3.org/ns/oa#exact")
+    carried: dict[Decimal, list[str]] = {}
+    for finding in graph.subjects(RDF.type, c("Finding")):
+        quotes = [str(graph.value(q, exact)) for q in graph.objects(finding, c("hasQuote"))]
+        for prop in (URIRef(QUDT + "numericValue"), c("baselineValue"), c("followUpValue"),
+                     c("sampleSize")):
+            for value in graph.objects(finding, prop):
+                carried.setdefault(Decimal(str(value)).normalize(), []).extend(quotes)
+    durations = {str(d) for d in graph.objects(None, c("timeframeDuration"))}
+    lines = SOURCE.read_text(encoding="utf-8").split("\n")
+    unrecorded = []
+    for number in range(39, 752):
+        for match in re.finditer(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?!\d)",
+                                 lines[number - 1]):
+            token = match.group(1)
+            if (number, token) in NOT_FIGURES or re.fullmatch(r"(19|20)\d\d", token) and token != "1935":
+                continue
+            if (number, token) in AS_TIMEFRAMES:
+                assert AS_TIMEFRAMES[(number, token)] in durations
+                continue
+            value = Decimal(token.replace(",", "")).normalize()
+            if not any(token in quote for quote in carried.get(value, [])):
+                unrecorded.append(f"line {number}: {token}")
+    assert unrecorded == []

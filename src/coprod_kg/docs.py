@@ -8,6 +8,7 @@ from pathlib import Path
 from .project import Project
 
 QUERY_START, QUERY_END = "<!-- queries:start -->", "<!-- queries:end -->"
+STATS_START, STATS_END = "<!-- stats:start -->", "<!-- stats:end -->"
 
 
 def query_table(project: Project) -> str:
@@ -28,15 +29,27 @@ def query_table(project: Project) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_with_queries(readme: str, table: str) -> str:
-    """The README with the text between the query markers replaced by ``table``.
+def replace_between(text: str, start: str, end: str, content: str) -> str:
+    """``text`` with what stands between the markers replaced by ``content``.
 
     Raises ValueError if the markers are missing.
     """
-    pattern = re.compile(re.escape(QUERY_START) + r".*?" + re.escape(QUERY_END), re.S)
-    if not pattern.search(readme):
-        raise ValueError(f"README.md lacks the {QUERY_START} ... {QUERY_END} markers")
-    return pattern.sub(lambda _: f"{QUERY_START}\n{table}{QUERY_END}", readme)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"README.md lacks the {start} ... {end} markers")
+    return pattern.sub(lambda _: f"{start}\n{content}{end}", text)
+
+
+def stats_table(project: Project) -> str:
+    """What the graph holds, counted from the reasoned store."""
+    from .build import count_instances
+    from .cache import open_store
+
+    store = open_store(project)
+    lines = ["| | count |", "|---|---|"]
+    lines += [f"| {name} | {number} |" for name, number in count_instances(store).items()]
+    lines.append(f"| triples, asserted and inferred | {len(store)} |")
+    return "\n".join(lines) + "\n"
 
 
 def _short(graph, term) -> str:
@@ -140,7 +153,10 @@ def generated_files(project: Project) -> dict[Path, str]:
     """Every generated document and its expected content."""
     readme = project.root / "README.md"
     return {
-        readme: readme_with_queries(readme.read_text(encoding="utf-8"), query_table(project)),
+        readme: replace_between(
+            replace_between(readme.read_text(encoding="utf-8"), QUERY_START, QUERY_END,
+                            query_table(project)),
+            STATS_START, STATS_END, stats_table(project)),
         project.root / "docs" / "vocabulary.md": vocabulary_page(project),
         project.root / "docs" / "cli.md": cli_reference(),
     }
