@@ -88,7 +88,7 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
     from .cache import closure_path
     from .export import FORMATS, serialise, void_description
 
-    ontology = loaded.graph
+    ontology = loaded.part(project.ontology_files)
     written = []
     for fmt, (_, suffix) in FORMATS.items():
         written.append(write_atomic(out / f"coprod-kg{suffix}",
@@ -117,7 +117,7 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
     started = time.perf_counter()
     summary = BuildSummary()
     loaded = load_project(project)
-    report = validate(loaded, load_shapes(project.shapes_file), loaded.graph)
+    report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files))
     for problem in report.problems:
         echo(str(problem))
     if not report.conforms:

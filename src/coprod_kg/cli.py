@@ -75,8 +75,8 @@ def cmd_validate(args) -> int:
     else:
         loaded = load(project.input_files())
         only = None
-    ontology = load(project.ontology_files).graph
-    report = validate(loaded, load_shapes(project.shapes_file), ontology, only)
+    report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files),
+                      only)
     for problem in report.problems:
         _out(str(problem))
     checked = len(args.paths) if args.paths else len(project.input_files())
@@ -175,7 +175,7 @@ def cmd_export(args) -> int:
     project = _project(args)
     loaded = load_project(project)
     graph = _rdflib_closure(project) if args.inferred else loaded.graph
-    text = serialise(graph, args.format, loaded.graph, loaded)
+    text = serialise(graph, args.format, loaded.part(project.ontology_files), loaded)
     if args.output == "-":
         sys.stdout.write(text)
         return EXIT_OK

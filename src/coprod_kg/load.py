@@ -39,6 +39,16 @@ class LoadedGraph:
     def origin(self, node) -> Path | None:
         return self.origins.get(node)
 
+    def part(self, paths: Iterable[Path]) -> Graph:
+        """The triples of some of the loaded files, as a graph of their own."""
+        wanted = {Path(path).resolve() for path in paths}
+        graph = new_graph()
+        for path, triples in self.by_file.items():
+            if path.resolve() in wanted:
+                for triple in triples:
+                    graph.add(triple)
+        return graph
+
 
 def new_graph() -> Graph:
     graph = Graph(bind_namespaces="core")
