@@ -345,7 +345,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; never raises for bad input."""
-    from .project import InputError
+    from .project import InputError, ShapesError
     from .query import QueryError
 
     logging.getLogger("rdflib").setLevel(logging.ERROR)
@@ -357,8 +357,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
-    except (UsageError, InputError, QueryError, ValueError) as error:
+    except (UsageError, InputError, QueryError, ShapesError, ValueError) as error:
         _err(f"error: {error}")
+        return EXIT_USAGE
+    except OSError as error:  # a file that cannot be written or read
+        where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+        _err(f"error: {where}{error.strerror or error}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")

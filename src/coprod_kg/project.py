@@ -31,6 +31,10 @@ class InputError(Exception):
         return f"{where}: {self.message}"
 
 
+class ShapesError(Exception):
+    """The SHACL shapes themselves cannot be used (pyshacl refused them)."""
+
+
 @dataclass(frozen=True)
 class Project:
     """A checkout: ontology, shapes, data, queries and the build folder."""

@@ -9,12 +9,9 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 from .load import LoadedGraph, parse_file, new_graph
+from .project import ShapesError
 
 SEVERITY_NAMES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
-
-
-class ShapesError(Exception):
-    """The shapes themselves cannot be used (pyshacl refused them)."""
 
 
 @dataclass(frozen=True, order=True)
