@@ -11,7 +11,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, XSD
 
 from . import __version__
 from .formats import EXPORT_FORMATS
-from .load import LoadedGraph, new_graph
+from .load import LoadedGraph, new_graph, to_pyoxigraph
 from .namespace import BASE, COPROD, EXTERNAL, ID, PREFIXES
 
 FORMATS = EXPORT_FORMATS
@@ -88,20 +88,6 @@ def file_graph_iri(path: Path, root: Path) -> URIRef:
     return URIRef(BASE + "graph/" + path.relative_to(root).with_suffix("").as_posix())
 
 
-def _to_ox(term):
-    import pyoxigraph as ox
-
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    return ox.BlankNode(str(term))
-
-
 def _trig(graph: Graph, loaded: LoadedGraph | None) -> str:
     """TriG with one named graph per source file, and one for inferred triples; quads are sorted
     before pyoxigraph writes them, so the same graph gives the same bytes."""
@@ -126,7 +112,7 @@ def _trig(graph: Graph, loaded: LoadedGraph | None) -> str:
     for name, part in parts:
         graph_name = ox.NamedNode(name)
         for s, p, o in canonical(part):
-            quads.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph_name))
+            quads.append(ox.Quad(to_pyoxigraph(s), to_pyoxigraph(p), to_pyoxigraph(o), graph_name))
     quads.sort(key=lambda q: (q.graph_name.value, str(q.subject), str(q.predicate), str(q.object)))
     return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(PREFIXES)).decode("utf-8")
 

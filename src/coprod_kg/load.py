@@ -73,6 +73,19 @@ def to_rdflib(term):
     raise TypeError(f"unsupported term {term!r}")
 
 
+def to_pyoxigraph(term):
+    """Convert an rdflib term to the equal pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    return ox.BlankNode(str(term))
+
+
 def _line_of(text: str, *needles: str) -> int | None:
     """The first line outside comments that holds one of the needles (for error messages)."""
     for number, line in enumerate(text.splitlines(), start=1):

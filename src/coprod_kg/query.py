@@ -181,6 +181,11 @@ def _choices(store: ox.Store, cls: str, space: str) -> list[str]:
     return sorted(s["x"].value[len(space):] for s in found if s["x"].value.startswith(space))
 
 
+def _slug(raw: str, space: str) -> str:
+    """The slug of a value given as a slug, a prefixed name or a full IRI."""
+    return raw[len(space):] if raw.startswith(space) else raw.split(":", 1)[-1]
+
+
 def bind_params(query: Query, store: ox.Store, values: dict[str, str]) -> dict:
     """Check the given values against the header's parameters and make RDF terms of them.
 
@@ -206,7 +211,7 @@ def bind_params(query: Query, store: ox.Store, values: dict[str, str]) -> dict:
             term = ox.Literal(raw.strip(), datatype=ox.NamedNode(PREFIXES["xsd"] + "integer"))
         else:
             choices = _choices(store, cls, space)
-            slug = raw[len(space):] if raw.startswith(space) else raw.split(":", 1)[-1]
+            slug = _slug(raw, space)
             if slug not in choices:
                 raise QueryError(f"unknown {param.kind} {raw!r}; choose one of: "
                                  f"{', '.join(choices)}")
@@ -289,37 +294,23 @@ def run(query: Query, store: ox.Store, params: dict[str, str] | None = None,
 def run_rdflib(query: Query, graph, params: dict[str, str] | None = None) -> Result:
     """Run a query with rdflib's engine (used to cross-check pyoxigraph)."""
     import rdflib.plugins.sparql as sparql
-    from rdflib import URIRef, Literal as RLiteral
+    from rdflib import Literal, URIRef
     from rdflib.plugins.sparql import prepareQuery
+
+    from .load import to_pyoxigraph
 
     sparql.SPARQL_LOAD_GRAPHS = False
     refuse_unsafe(query)
     values = params or {}
     bindings = {}
     for param in query.params:
+        space = PARAM_KINDS[param.kind][1]
         raw = values[param.name]
-        cls, space = PARAM_KINDS[param.kind]
-        if space:
-            slug = raw[len(space):] if raw.startswith(space) else raw.split(":", 1)[-1]
-            bindings[param.name] = URIRef(space + slug)
-        else:
-            bindings[param.name] = RLiteral(raw)
-    prepared = prepareQuery(query.text, initNs=PREFIXES)
-    answer = graph.query(prepared, initBindings=bindings)
+        bindings[param.name] = URIRef(space + _slug(raw, space)) if space else Literal(raw)
+    answer = graph.query(prepareQuery(query.text, initNs=PREFIXES), initBindings=bindings)
     columns = [str(v) for v in answer.vars]
-    rows = []
-    for row in answer:
-        record = {}
-        for name in columns:
-            term = row[name]
-            if term is None:
-                record[name] = None
-            elif isinstance(term, RLiteral):
-                record[name] = _value(ox.Literal(str(term), datatype=ox.NamedNode(
-                    str(term.datatype))) if term.datatype else ox.Literal(str(term)))
-            else:
-                record[name] = str(term)
-        rows.append(record)
+    rows = [{name: None if row[name] is None else _value(to_pyoxigraph(row[name]))
+             for name in columns} for row in answer]
     return Result(query, columns, rows)
 
 
