@@ -26,7 +26,13 @@ def ensure_venv() -> None:
         return
     if not (BIN / "python").exists():
         print("creating .venv ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (subprocess.CalledProcessError, OSError):
+            # Some system Pythons ship without ensurepip; virtualenv from PyPI brings its own pip.
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--user",
+                            "virtualenv"], check=True)
+            subprocess.run([sys.executable, "-m", "virtualenv", "--clear", str(VENV)], check=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
