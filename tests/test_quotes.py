@@ -27,3 +27,32 @@ def test_an_altered_quote_is_caught(loaded, source_text):
     assert check_quotes(graph, source_text) == []
     graph.set((quote, OA_EXACT, Literal("A&E use decreased by 40 per cent after six months")))
     assert len(check_quotes(graph, source_text)) == 1
+
+
+def test_citation_markers_follow_their_quotes(loaded, source_text):
+    """A quote that carries citation:note-N is followed in the report by the superscript N."""
+    import re
+
+    from rdflib import URIRef
+
+    from coprod_kg.namespace import COPROD
+    from coprod_kg.quotes import normalise
+
+    superscripts = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+    misplaced = []
+    pairs = list(loaded.graph.subject_objects(URIRef(COPROD + "hasCitationMarker")))
+    assert len(pairs) > 40
+    for quote, marker in pairs:
+        number = int(str(marker).rsplit("-", 1)[1])
+        text = normalise(str(loaded.graph.value(quote, OA_EXACT)))
+        start = source_text.text.find(text)
+        after = source_text.text[start + len(text): start + len(text) + 80]
+        match = re.match(r"[^⁰¹²³⁴⁵⁶⁷⁸⁹^]{0,60}?([⁰¹²³⁴⁵⁶⁷⁸⁹]+|\^\{[\d,]+\})", after)
+        printed = set()
+        if match:
+            token = match.group(1)
+            printed = ({int(n) for n in token[2:-1].split(",")} if token.startswith("^")
+                       else {int(token.translate(superscripts))})
+        if number not in printed:
+            misplaced.append(f"{quote} carries marker {number} but is followed by {after[:40]!r}")
+    assert misplaced == []
