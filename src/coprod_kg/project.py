@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 
 class InputError(Exception):
@@ -72,10 +71,10 @@ class Project:
     def input_files(self) -> list[Path]:
         return [*self.ontology_files, *self.data_files]
 
-    def fingerprint(self, extra: Iterable[Path] = ()) -> str:
+    def fingerprint(self) -> str:
         """Hash the names and bytes of every input, so that any edit invalidates the cache."""
         digest = hashlib.sha256()
-        for path in [*self.input_files(), *extra]:
+        for path in self.input_files():
             digest.update(path.relative_to(self.root).as_posix().encode())
             digest.update(b"\0")
             digest.update(path.read_bytes())
