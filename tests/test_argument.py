@@ -1,0 +1,109 @@
+"""The argument as data: one status per placement, the review's own synthesis, Table 1 cell by cell."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from coprod_kg.namespace import COPROD, ID
+from coprod_kg.query import parse_query_file, run
+from coprod_kg.tables import compact
+
+from conftest import ROOT
+
+CHECKS = ROOT / "queries" / "checks"
+STATUS = ID + "status/"
+
+
+def without(store, predicate):
+    """A copy of ``store`` without the triples for which ``predicate(quad)`` is true."""
+    copy = ox.Store()
+    copy.bulk_extend([quad for quad in store if not predicate(quad)])
+    return copy
+
+
+def check_rows(store, name):
+    return run(parse_query_file(CHECKS / f"{name}.rq"), store).rows
+
+
+# ---------------------------------------------------------------- placements
+
+def test_every_placement_has_one_status_and_what_that_status_needs(store):
+    rows = store.query(f"""
+        PREFIX coprod: <{COPROD}>
+        SELECT ?link (COUNT(DISTINCT ?status) AS ?statuses) (SAMPLE(?status) AS ?one)
+               (COUNT(DISTINCT ?quote) AS ?quotes) (COUNT(DISTINCT ?why) AS ?rationales) WHERE {{
+            ?link a coprod:OutcomePlacement .
+            OPTIONAL {{ ?link coprod:status ?status }}
+            OPTIONAL {{ ?link coprod:hasQuote ?quote }}
+            OPTIONAL {{ ?link coprod:rationale ?why }}
+        }} GROUP BY ?link""")
+    seen = 0
+    for row in rows:
+        seen += 1
+        assert int(row["statuses"].value) == 1, row["link"]
+        if row["one"].value == STATUS + "stated":
+            assert int(row["quotes"].value) >= 1, f"{row['link']} is stated without a quote"
+        else:
+            assert int(row["rationales"].value) >= 1, f"{row['link']} is curated without a rationale"
+    assert seen == 41  # every asserted inTheme, expressesNeed and inComponent of data/outcomes.ttl
+
+
+def test_the_stated_only_view_leaves_out_every_curated_placement(store):
+    shown = {compact(row["placement"]) for row in
+             run(parse_query_file(ROOT / "queries" / "21-stated-placements.rq"), store).rows}
+    curated = {compact(row["link"].value) for row in store.query(f"""
+        PREFIX coprod: <{COPROD}>
+        SELECT ?link WHERE {{ ?link a coprod:OutcomePlacement ;
+                                    coprod:status <{STATUS}curated> }}""")}
+    assert curated and not shown & curated
+    # The placements the issue names: the theme of reduced stigma is stated, its external
+    # conditions placement is not; belonging is stated in its theme but curated under relatedness.
+    assert "link:reduced-stigma--theme-stigma" in shown
+    assert "link:reduced-stigma--wellbeing-external-conditions" in curated
+    assert "link:sense-of-belonging--theme-social-networks" in shown
+    assert "link:sense-of-belonging--need-relatedness" in curated
+
+
+def test_the_placement_check_passes_on_the_graph(store):
+    assert check_rows(store, "placement-without-shortcut") == []
+
+
+def test_a_shortcut_without_its_placement_node_fails_the_check(store):
+    link = ox.NamedNode(ID + "link/reduced-stigma--wellbeing-external-conditions")
+    broken = without(store, lambda quad: quad.subject == link)
+    rows = check_rows(broken, "placement-without-shortcut")
+    flagged = {(compact(r["outcome"]), compact(r["target"])) for r in rows}
+    # The outcome and the narrower outcomes that inherit the shortcut, and nothing else.
+    assert ("outcome:reduced-stigma", "wellbeing:external-conditions") in flagged
+    assert {target for _, target in flagged} == {"wellbeing:external-conditions"}
+    assert ("outcome:reduced-stigma-from-staff", "wellbeing:external-conditions") in flagged
+
+
+def test_a_placement_without_its_shortcut_fails_the_check(store):
+    outcome = ox.NamedNode(ID + "outcome/volunteering")
+    in_theme = ox.NamedNode(COPROD + "inTheme")
+    broken = without(store, lambda quad: quad.subject == outcome and quad.predicate == in_theme)
+    problems = {r["problem"] for r in check_rows(broken, "placement-without-shortcut")}
+    assert "placement without a shortcut on the outcome" in problems
+
+
+def test_a_stated_placement_without_a_quote_fails_the_check(store):
+    link = ox.NamedNode(ID + "link/reduced-stigma--theme-stigma")
+    has_quote = ox.NamedNode(COPROD + "hasQuote")
+    broken = without(store, lambda quad: quad.subject == link and quad.predicate == has_quote)
+    problems = {r["problem"] for r in check_rows(broken, "placement-without-shortcut")}
+    assert problems == {"stated placement without a quote"}
+
+
+def test_an_outcomes_own_status_no_longer_carries_placement_rationales(loaded):
+    """A stated outcome has no rationale left: what was curated about it is on its link: nodes."""
+    from rdflib import URIRef
+
+    graph = loaded.graph
+    status, rationale = URIRef(COPROD + "status"), URIRef(COPROD + "rationale")
+    for name in ("reduced-stigma", "sense-of-belonging", "improved-employability",
+                 "improved-confidence", "empowerment", "social-inclusion"):
+        outcome = URIRef(ID + "outcome/" + name)
+        assert graph.value(outcome, status) == URIRef(STATUS + "stated"), name
+        assert graph.value(outcome, rationale) is None, name
