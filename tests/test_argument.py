@@ -107,3 +107,59 @@ def test_an_outcomes_own_status_no_longer_carries_placement_rationales(loaded):
         outcome = URIRef(ID + "outcome/" + name)
         assert graph.value(outcome, status) == URIRef(STATUS + "stated"), name
         assert graph.value(outcome, rationale) is None, name
+
+
+# ---------------------------------------------------------------- Table 1, cell by cell
+
+TABLE_1 = {"assets": 11, "capabilities": 13, "mutuality": 10, "networks": 12,
+           "blurring-boundaries": 7, "catalysts": 5}  # line 105 of the report
+
+
+def sensitivity(store):
+    return run(parse_query_file(ROOT / "queries" / "22-table1-sensitivity.rq"), store).rows
+
+
+def test_all_90_cells_are_judged_once_and_reproduce_table_1(store):
+    cells = {}
+    for row in sensitivity(store):
+        cells[(compact(row["study"]), compact(row["principle"]))] = row["judgement"]
+    assert len(cells) == 15 * 6
+    present = {}
+    for (_, principle), judgement in cells.items():
+        present[principle] = present.get(principle, 0) + (judgement == "present")
+    assert present == {f"principle:{name}": n for name, n in TABLE_1.items()}
+
+
+def test_only_uncertain_cells_of_opposite_judgement_in_one_column_swap(store):
+    rows = sensitivity(store)
+    by_cell = {(row["studyLabel"], compact(row["principle"])): row for row in rows}
+    pairs = {(row["studyLabel"], row["swapsWith"], compact(row["principle"]))
+             for row in rows if row["swapsWith"]}
+    assert pairs
+    for study, other, principle in pairs:
+        mine, theirs = by_cell[(study, principle)], by_cell[(other, principle)]
+        assert mine["confidence"] == theirs["confidence"] == "uncertain"
+        assert mine["judgement"] != theirs["judgement"]
+        assert (other, study, principle) in pairs  # a swap goes both ways
+    # An uncertain cell with no partner is one the totals force, and its rationale must say so.
+    for row in rows:
+        if row["confidence"] == "uncertain" and not row["swapsWith"]:
+            assert "force" in row["rationale"], (row["studyLabel"], row["principleLabel"])
+
+
+def test_the_cells_check_fails_when_a_cell_loses_its_judgement(store):
+    cell = ox.NamedNode(ID + "coding/helper-therapy-networks")
+    broken = without(store, lambda quad: quad.subject == cell)
+    rows = check_rows(broken, "table1-cell-unjudged")
+    assert [(compact(r["study"]), compact(r["principle"])) for r in rows] == \
+        [("study:helper-therapy", "principle:networks")]
+
+
+def test_the_cells_check_fails_when_present_and_coding_disagree(store):
+    cell = ox.NamedNode(ID + "coding/personalisation-forum-group-catalysts")
+    present = ox.NamedNode(COPROD + "principlePresent")
+    broken = without(store, lambda quad: quad.subject == cell and quad.predicate == present)
+    broken.add(ox.Quad(cell, present, ox.Literal("true", datatype=ox.NamedNode(
+        "http://www.w3.org/2001/XMLSchema#boolean"))))
+    problems = {r["problem"] for r in check_rows(broken, "table1-cell-unjudged")}
+    assert problems == {"present is not the same as being a principle coding"}

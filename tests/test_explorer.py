@@ -95,11 +95,13 @@ def test_clicking_a_gap_map_cell_lists_its_studies(driver, store, tmp_path):
                         'button[data-principle="principle:catalysts"][data-theme="theme:prevention"]').click()
     listed = {li.get_attribute("data-study") for li in
               driver.find_elements(By.CSS_SELECTOR, "#gap-studies li")}
-    # Line 215: Shared Lives and Local Area Co-ordination build and facilitate networks of
-    # support, and the PFG, Croydon SUN and the Holy Cross time bank 'also do this': the five
-    # studies coded as catalysts, all with prevention outcomes.
+    # The five studies coded as catalysts, all with prevention outcomes: Shared Lives and Local
+    # Area Co-ordination build and facilitate networks of support, Croydon SUN and the Holy Cross
+    # time bank 'also do this' (line 215), and Wandsworth's statutory services work through
+    # community institutions (lines 131, 303) with a preventative impact (line 412). The PFG,
+    # facilitated by an independent social worker (line 532), is judged absent.
     assert listed == {"study:shared-lives", "study:local-area-coordination",
-                      "study:personalisation-forum-group", "study:croydon-sun", "study:holy-cross"}
+                      "study:wandsworth", "study:croydon-sun", "study:holy-cross"}
 
 
 def test_a_hostile_label_shows_as_text_and_runs_nothing(driver, store, tmp_path):
