@@ -209,3 +209,57 @@ def test_every_synthesis_claim_is_stated_in_the_report(store):
     count = next(iter(store.query(f"PREFIX coprod: <{COPROD}>\nSELECT (COUNT(?c) AS ?n) "
                                   "WHERE { ?c a coprod:SynthesisClaim }")))["n"].value
     assert int(count) >= 70
+
+
+# ---------------------------------------------------------------- the controlled lists page
+
+def test_the_schemes_page_lists_every_scheme_and_concept(loaded):
+    from rdflib.namespace import RDF, SKOS
+
+    from coprod_kg.docs import _short
+
+    page = (ROOT / "docs" / "schemes.md").read_text(encoding="utf-8")
+    graph = loaded.graph
+    schemes = set(graph.subjects(RDF.type, SKOS.ConceptScheme))
+    assert len(schemes) >= 19
+    for scheme in schemes:
+        assert f"(`{_short(graph, scheme)}`)\n" in page, scheme
+    for concept in set(graph.subjects(SKOS.inScheme, None)):
+        assert f"| `{_short(graph, concept)}` |" in page, concept
+    # Placements carry their own status: reduced stigma's theme is stated, its component curated.
+    row = next(line for line in page.splitlines() if line.startswith("| `outcome:reduced-stigma` |"))
+    assert "`theme:stigma` (stated, line 192)" in row
+    assert "`wellbeing:external-conditions` (curated)" in row
+
+
+def test_the_vocabulary_links_the_schemes_page():
+    assert "(schemes.md)" in (ROOT / "docs" / "vocabulary.md").read_text(encoding="utf-8")
+
+
+def test_the_schemes_pages_example_query_finds_figures_with_their_quotes(store, tmp_path):
+    page = (ROOT / "docs" / "schemes.md").read_text(encoding="utf-8")
+    example = page.split("```sparql\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.rq"
+    path.write_text(example, encoding="utf-8")
+    rows = run(parse_query_file(path), store).rows
+    # Line 492: 'One hospital reported a 56 per cent reduction in re-hospitalisations'.
+    assert any(row["value"] == 56 and row["line"] == 492 for row in rows)
+
+
+def test_a_stale_schemes_page_fails_the_docs_check(tmp_path, capsys):
+    import shutil
+
+    from coprod_kg.cli import main
+
+    for name in ("ontology", "data", "queries", "docs"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    if (ROOT / "build" / "cache").is_dir():  # the closure is keyed by the inputs: reuse it
+        shutil.copytree(ROOT / "build" / "cache", tmp_path / "build" / "cache")
+    assert main(["--project", str(tmp_path), "docs", "--check"]) == 0
+    page = tmp_path / "docs" / "schemes.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("| `status:curated` |", "| `status:x` |"),
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--project", str(tmp_path), "docs", "--check"]) == 1
+    assert "schemes.md" in capsys.readouterr().out

@@ -112,10 +112,121 @@ def vocabulary_page(project: Project) -> str:
             bits.append(f"chain {steps}")
         return "; ".join(bits)
 
-    out += [""]
+    out += ["", "The controlled lists (every concept scheme, its concepts, and where each outcome is "
+            "placed) are on [schemes.md](schemes.md).", ""]
     out += section("Classes", [OWL.Class], class_axioms)
     out += section("Object properties", [OWL.ObjectProperty], property_axioms)
     out += section("Datatype properties", [OWL.DatatypeProperty], property_axioms)
+    return "\n".join(out).rstrip() + "\n"
+
+
+FIGURE_QUERY = """PREFIX coprod: <https://w3id.org/coprod-kg/ontology#>
+PREFIX qudt: <http://qudt.org/schema/qudt/>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX measure: <https://w3id.org/coprod-kg/id/measure/>
+PREFIX outcome: <https://w3id.org/coprod-kg/id/outcome/>
+SELECT ?study ?finding ?value ?unit ?text ?line WHERE {
+  ?finding coprod:measure measure:relative-change ;
+           coprod:outcome/skos:broaderTransitive* outcome:reduced-hospitalisation ;
+           coprod:aboutStudy ?study ; qudt:numericValue ?value ; qudt:unit ?unit ;
+           coprod:hasQuote ?quote .
+  ?quote oa:exact ?text ; coprod:sourceLine ?line .
+}"""
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def units(graph) -> list:
+    """Each QUDT unit the findings use, with how many findings use it."""
+    from rdflib import URIRef
+
+    counts: dict = {}
+    for unit in graph.objects(None, URIRef("http://qudt.org/schema/qudt/unit")):
+        counts[unit] = counts.get(unit, 0) + 1
+    return sorted(counts.items(), key=lambda item: str(item[0]))
+
+
+def schemes_page(project: Project) -> str:
+    """docs/schemes.md: every concept scheme of the data, its concepts, and outcome placements."""
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import RDF, RDFS, SKOS
+
+    from .load import load_project
+    from .namespace import COPROD
+
+    graph = load_project(project).graph
+    coprod = lambda name: URIRef(COPROD + name)  # noqa: E731
+    short = lambda term: f"`{_short(graph, term)}`"  # noqa: E731
+
+    def text(term, *predicates) -> str:
+        for predicate in predicates:
+            values = sorted(str(v) for v in graph.objects(term, predicate)
+                            if isinstance(v, Literal) and v.language in (None, "en"))
+            if values:
+                return values[0]
+        return ""
+
+    placements: dict = {}
+    for link in graph.subjects(RDF.type, coprod("OutcomePlacement")):
+        outcome, target = graph.value(link, coprod("placesOutcome")), graph.value(link, coprod("placedIn"))
+        status = graph.value(link, coprod("status"))
+        lines = sorted(int(graph.value(q, coprod("sourceLine"))) for q in graph.objects(link, coprod("hasQuote")))
+        where = f"{status.split('/')[-1] if status else '?'}"
+        if lines and status and status.endswith("/stated"):
+            where += f", line {lines[0]}"
+        placements.setdefault(outcome, []).append(f"{short(target)} ({where})")
+
+    schemes = sorted(graph.subjects(RDF.type, SKOS.ConceptScheme), key=str)
+    out = ["# The controlled lists of coprod-kg", "",
+           "Generated from `data/*.ttl` by `coprod-kg docs`; do not edit by hand. Every controlled "
+           "list is a SKOS concept scheme; this page lists each scheme and every concept in it, with "
+           "the IRI to use in a query (the prefixes are on [vocabulary.md](vocabulary.md)).", "",
+           "## Writing a query for a figure", "",
+           "Every figure the report prints is a `coprod:Finding`: `coprod:aboutStudy` names the study "
+           "(or `coprod:aboutReview` the report itself), `coprod:outcome` an outcome and "
+           "`coprod:measure` a measure from the lists below, `qudt:numericValue` the number and "
+           "`qudt:unit` its unit, with `coprod:baselineValue`, `coprod:followUpValue`, "
+           "`coprod:valueQualifier`, `coprod:direction` and `coprod:timeframe` where the report gives "
+           "them. `coprod:hasQuote` leads to the verbatim `oa:exact` text and its `coprod:sourceLine`. "
+           "Narrower outcomes sit under broader ones with `skos:broader`, so ask for "
+           "`coprod:outcome/skos:broaderTransitive*` to include them; narrower outcomes inherit the "
+           "placements of broader ones. For example, every relative change in hospital use, with "
+           "the quote behind it:",
+           "", "```sparql", FIGURE_QUERY, "```", "",
+           "Every claim carries `coprod:status`: `status:stated` (the report says it; the quotes show "
+           "where) or `status:curated` (a curator inferred it; `coprod:rationale` says why). An "
+           "outcome's own status says whether the report names the outcome; each of its theme, need "
+           "and component placements is a `coprod:OutcomePlacement` (`link:` node) with its own "
+           "status, shown in the placements column below.", "",
+           "Units in use on findings (QUDT): "
+           + ", ".join(f"`{_short(graph, u)}` ({n})" for u, n in units(graph)) + ".", "",
+           "## The schemes", ""]
+    out += [f"- [{text(s, SKOS.prefLabel, RDFS.label)}](#{_short(graph, s).replace(':', '')}) "
+            f"({short(s)})" for s in schemes]
+    for scheme in schemes:
+        concepts = sorted(set(graph.subjects(SKOS.inScheme, scheme)),
+                          key=lambda c: (text(c, SKOS.notation).zfill(4), str(c)))
+        has_placements = any(c in placements for c in concepts)
+        out += ["", f'<a id="{_short(graph, scheme).replace(":", "")}"></a>', "",
+                f"### {text(scheme, SKOS.prefLabel, RDFS.label)} ({short(scheme)})", "",
+                _cell(text(scheme, SKOS.definition, RDFS.comment)), "",
+                f"{len(concepts)} concepts."
+                + (" Placements: theme, need or component, then status (and the line of the "
+                   "report that states it)." if has_placements else ""), ""]
+        header = ["concept", "label", "definition", "notation", "broader"]
+        if has_placements:
+            header.append("placements")
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for concept in concepts:
+            broader = ", ".join(sorted(short(b) for b in graph.objects(concept, SKOS.broader)))
+            row = [short(concept), _cell(text(concept, SKOS.prefLabel, RDFS.label)),
+                   _cell(text(concept, SKOS.definition)), _cell(text(concept, SKOS.notation)), broader]
+            if has_placements:
+                row.append("; ".join(sorted(placements.get(concept, []))))
+            out.append("| " + " | ".join(row) + " |")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -158,5 +269,6 @@ def generated_files(project: Project) -> dict[Path, str]:
                             query_table(project)),
             STATS_START, STATS_END, stats_table(project)),
         project.root / "docs" / "vocabulary.md": vocabulary_page(project),
+        project.root / "docs" / "schemes.md": schemes_page(project),
         project.root / "docs" / "cli.md": cli_reference(),
     }
