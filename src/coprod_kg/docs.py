@@ -198,9 +198,11 @@ def schemes_page(project: Project) -> str:
            "", "```sparql", FIGURE_QUERY, "```", "",
            "Every claim carries `coprod:status`: `status:stated` (the report says it; the quotes show "
            "where) or `status:curated` (a curator inferred it; `coprod:rationale` says why). An "
-           "outcome's own status says whether the report names the outcome; each of its theme, need "
-           "and component placements is a `coprod:OutcomePlacement` (`link:` node) with its own "
-           "status, shown in the placements column below.", "",
+           "outcome's own status covers the outcome and its place under its broader outcome: stated "
+           "when the report's synthesis names it there. Each of its theme, need and component "
+           "placements is a `coprod:OutcomePlacement` (`link:` node) with its own status, shown in "
+           "the placements column below; an inherited placement is stated only if the broader "
+           "placement and every outcome on the way down are stated.", "",
            "Units in use on findings (QUDT): "
            + ", ".join(f"`{_short(graph, u)}` ({n})" for u, n in units(graph)) + ".", "",
            "## The schemes", ""]
