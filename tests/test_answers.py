@@ -49,7 +49,7 @@ def test_the_evidence_comes_from_four_countries(store):
 
 
 MONEY_OR_FIGURE_QUERIES = ["monetary-figures", "prevention", "skills-and-employment",
-                           "capacity-hours", "stigma", "evidence-by-country"]
+                           "capacity-hours", "stigma", "evidence-by-country", "qualified-figures"]
 
 
 @pytest.mark.parametrize("name", MONEY_OR_FIGURE_QUERIES)

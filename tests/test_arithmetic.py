@@ -137,3 +137,26 @@ def test_figures_that_differ_in_kind_have_their_own_outcomes_and_measures(loaded
     for a, b, prop in pairs:
         assert f(a, prop) != f(b, prop), (a, b)
         assert graph.value(f(a, prop), SKOS.broader) == graph.value(f(b, prop), SKOS.broader)
+
+
+def test_six_hours_from_each_person_is_42_people_and_is_noted(loaded):
+    """Line 548: six hours each, 252 hours a week, so 42 people; line 530: over 60 members."""
+    assert 252 / 6 == 42
+    note = node("note", "personalisation-forum-group-hours-per-person")
+    concerned = set(loaded.graph.objects(note, c("concerns")))
+    assert {node("finding", "personalisation-forum-group-hours-per-person"),
+            node("finding", "personalisation-forum-group-hours-per-week"),
+            node("finding", "personalisation-forum-group-members")} <= concerned
+
+
+def test_every_example_claim_is_noted_for_exactly_the_studies_it_misses(store, loaded):
+    """Line 268: personal resources 'occurred in every example we reviewed'."""
+    from coprod_kg.query import run
+    from coprod_kg.tables import compact
+
+    path = ROOT / "tests" / "cases" / "checks" / "studies-without-personal-resources.rq"
+    missing = {compact(r["study"]) for r in run(parse_query_file(path), store).rows}
+    note = node("note", "personal-resources-every-example")
+    noted = {compact(s) for s in loaded.graph.objects(note, c("concerns"))
+             if str(s).startswith(f"{ID}study/")}
+    assert missing and missing == noted
