@@ -57,6 +57,7 @@ FIGURES = [
     ("holy-cross", dict(value="5.75", unit="CCY_GBP", measure="sroi-ratio", qualifier="more-than"), "line 339"),
     ("holy-cross", dict(value="3.40", unit="CCY_GBP", measure="sroi-ratio", qualifier="more-than"), "line 341"),
     ("holy-cross", dict(value=137119, unit="CCY_GBP"), "line 343"),
+    ("shared-lives", dict(value=50, unit="PERCENT", measure="proportion-of-focus-groups", qualifier="more-than"), "line 355"),
     ("changing-minds", dict(value="8.78", unit="CCY_GBP", measure="sroi-ratio"), "line 381"),
     ("changing-minds", dict(value=77, unit="PERCENT"), "line 377"),
     ("changing-minds", dict(value=44, unit="PERCENT"), "line 377"),
@@ -129,9 +130,10 @@ def test_figure_from_the_report_is_in_the_graph(loaded, study, expected, where):
 
 def test_every_study_with_figures_is_sampled():
     sampled = {study for study, _, _ in FIGURES}
-    # Shared Lives, Wandsworth and Budgets and beyond print no figures (lines 345-413, 562-585).
+    # Wandsworth and Budgets and beyond print no figures (lines 395-413, 562-585); Shared Lives
+    # prints one, "More than half the focus groups" (line 355).
     assert sampled == {
-        "holy-cross", "changing-minds", "retain-regain", "local-area-coordination",
+        "holy-cross", "shared-lives", "changing-minds", "retain-regain", "local-area-coordination",
         "recovery-innovations", "expert-patients", "personalisation-forum-group", "croydon-sun",
         "mosaic-clubhouse", "peer-support-workers", "helper-therapy", "up2us"}
 
