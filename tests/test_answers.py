@@ -14,6 +14,7 @@ from coprod_kg.tables import compact
 
 from conftest import ROOT
 from test_data import printed_forms
+from test_figures import printed_pattern
 
 QUERIES = ROOT / "queries"
 
@@ -63,7 +64,6 @@ def test_every_row_with_a_figure_shows_the_quote_that_prints_it(store, name):
         if value is None:
             continue
         text = re.sub(r"\s+", " ", str(row["quote"]))
-        if not any(re.search(r"(?<![\d,.])" + re.escape(form) + r"(?!\d)", text, re.I)
-                   for form in printed_forms(value)):
+        if not any(printed_pattern(form).search(text) for form in printed_forms(value)):
             problems.append(f"{compact(row.get('finding'))}: {value} not in {text[:60]!r}")
     assert problems == []

@@ -163,6 +163,13 @@ def figures_in_the_text():
     return found
 
 
+def printed_pattern(form: str) -> re.Pattern:
+    """Match a figure as printed: a number not inside a longer number, a word not inside a word."""
+    left = r"(?<![\w,.])" if form[0].isalpha() else r"(?<![\d,.])"
+    right = r"(?!\w)" if form[-1].isalpha() else r"(?!\d)"
+    return re.compile(left + re.escape(form) + right, re.I)
+
+
 def held_figures(graph):
     """For each source line: the quotes starting on it, each with its findings' typed values."""
     by_line: dict[int, list[tuple[str, set[Decimal], list]]] = {}
@@ -201,7 +208,7 @@ def test_figures_are_derived_from_the_text(source_text):
 def test_every_figure_in_the_text_is_a_typed_value_on_a_finding(held, source_text):
     missing = []
     for line, token, values, durations in figures_in_the_text():
-        pattern = re.compile(r"(?<![\d,.])" + re.escape(token) + r"(?![\d])", re.I)
+        pattern = printed_pattern(token)
         ok = any(pattern.search(text) and (set(values) & numbers
                                            or any(d.value in found for d in durations))
                  for text, numbers, found in held.get(line, []))
@@ -288,8 +295,7 @@ def test_every_figure_has_one_figure_quote_that_prints_it(loaded):
             problems.append(f"{finding}: its figure quote is not among its quotes")
         text = normalise(str(graph.value(quotes[0], OA_EXACT)))
         for head in heads:
-            if not any(re.search(r"(?<![\d,.])" + re.escape(form) + r"(?!\d)", text, re.I)
-                       for form in printed_forms(head)):
+            if not any(printed_pattern(form).search(text) for form in printed_forms(head)):
                 problems.append(f"{finding}: figure quote does not print {head}")
     assert problems == []
 
