@@ -237,6 +237,19 @@ def test_every_duration_is_a_valid_xsd_duration_written_one_way(loaded):
     assert bad == []
 
 
+def test_durations_are_written_one_way_in_the_source_files():
+    """Read the lexical forms from the Turtle text itself: rdflib rewrites some (P1W to P7D)."""
+    from conftest import ROOT
+
+    written = [(path.name, lexical) for path in sorted((ROOT / "data").rglob("*.ttl"))
+               for lexical in re.findall(r'"([^"]*)"\^\^xsd:duration', path.read_text(encoding="utf-8"))]
+    assert len(written) > 30
+    bad = [f"{name}: {lexical}" for name, lexical in written
+           if not XSD_DURATION.fullmatch(lexical) or "W" in lexical
+           or any(int(m) >= 12 for m in re.findall(r"(\d+)M", lexical.split("T")[0]))]
+    assert bad == []
+
+
 def test_a_weeks_stay_and_the_three_week_stay_are_durations_not_timeframes(loaded):
     graph = loaded.graph
 
