@@ -13,7 +13,7 @@ INSTANCE_KINDS = (
     "peer-support", "outcome", "measure", "direction", "status", "qualifier", "method",
     "resolution", "scheme", "report", "section", "study", "initiative", "org", "place",
     "finding", "coding", "mapping", "placement", "quote", "endnote", "citation", "work",
-    "note", "link", "claim", "synthesis", "confidence",
+    "note", "link", "claim", "synthesis", "confidence", "perspective", "basis",
 )
 
 EXTERNAL = {
@@ -38,6 +38,7 @@ EXTERNAL = {
     "sh": "http://www.w3.org/ns/shacl#",
     "void": "http://rdfs.org/ns/void#",
     "dcat": "http://www.w3.org/ns/dcat#",
+    "schema": "https://schema.org/",
 }
 
 

@@ -1,0 +1,69 @@
+"""Answers an analyst ranks and filters on: the SROI ranking, the countries, the quote for each figure.
+
+Expected values are written from the report (lines given), not from what the queries print.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from coprod_kg.query import find_query, run
+from coprod_kg.tables import compact
+
+from conftest import ROOT
+from test_data import printed_forms
+from test_figures import printed_pattern
+
+QUERIES = ROOT / "queries"
+
+
+def answer(store, name, params=None):
+    return run(find_query(QUERIES, name), store, params).rows
+
+
+def test_the_sroi_ranking_lists_no_study_twice(store):
+    rows = [r for r in answer(store, "monetary-figures") if r["rank"] is not None]
+    studies = [compact(r["study"]) for r in rows]
+    assert len(studies) == len(set(studies))
+    # Lines 381, 522, 339: £8.78, £6.09 and over £5.75 of social value per £1.
+    assert [(compact(r["rank"]), s, compact(r["value"])) for r, s in zip(rows, studies)] == [
+        ("1", "study:changing-minds", "8.78"), ("2", "study:expert-patients", "6.09"),
+        ("3", "study:holy-cross", "5.75")]
+    assert {compact(r["perspective"]) for r in rows} == {"social"}
+
+
+def test_the_return_to_the_state_is_shown_with_its_perspective(store):
+    """Line 341: 'Isolating the value created to the state ... more than £3.40 for every £1'."""
+    rows = [r for r in answer(store, "monetary-figures")
+            if compact(r["finding"]) == "finding:holy-cross-return-to-state"]
+    assert [(compact(r["perspective"]), compact(r["rank"]), compact(r["line"])) for r in rows] == \
+        [("the state", "", "341")]
+
+
+def test_the_evidence_comes_from_four_countries(store):
+    """UK (Appendix 1 throughout), US (lines 464, 474, 704), New Zealand (474), Australia (456, 462, 672)."""
+    rows = answer(store, "evidence-by-country")
+    assert {compact(r["country"]) for r in rows} == {
+        "place:united-kingdom", "place:united-states", "place:new-zealand", "place:australia"}
+
+
+MONEY_OR_FIGURE_QUERIES = ["monetary-figures", "prevention", "skills-and-employment",
+                           "capacity-hours", "stigma", "evidence-by-country", "qualified-figures"]
+
+
+@pytest.mark.parametrize("name", MONEY_OR_FIGURE_QUERIES)
+def test_every_row_with_a_figure_shows_the_quote_that_prints_it(store, name):
+    rows = answer(store, name)
+    assert rows
+    problems = []
+    for row in rows:
+        assert row["line"] is not None and row["section"], row
+        value = row.get("value")
+        if value is None:
+            continue
+        text = re.sub(r"\s+", " ", str(row["quote"]))
+        if not any(printed_pattern(form).search(text) for form in printed_forms(value)):
+            problems.append(f"{compact(row.get('finding'))}: {value} not in {text[:60]!r}")
+    assert problems == []
