@@ -9,30 +9,15 @@ with several quotes is one row, its quotes joined, and sort keys are dropped fro
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from .atomic import write_atomic
-from .tables import display_rows, figure
+from .tables import display_rows, escape_markdown, figure
 
 SUMMARY_TITLE = "Co-production in mental health: what the evidence says, in one page"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
-
-
-_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-
-
-def md_text(text) -> str:
-    """Data text that a Markdown viewer shows as written: no HTML, no links, no emphasis.
-
-    ``<`` and ``>`` become entities, and so does an ``&`` that would start one; Markdown's
-    special marks are backslash-escaped.
-    """
-    escaped = _ENTITY.sub("&amp;", str(text)).replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ")
+md_text = escape_markdown
 
 
 @dataclass

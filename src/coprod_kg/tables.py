@@ -10,7 +10,6 @@ prefixed with an apostrophe; Markdown cells have their HTML escaped.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
@@ -224,9 +223,18 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def escape_markdown(text: str) -> str:
-    """A Markdown table cell that renders as the text it holds, never as HTML."""
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def escape_markdown(text) -> str:
+    """Text that a Markdown viewer shows as written: no HTML, no links, no emphasis.
+
+    ``<`` and ``>`` become entities, and so does an ``&`` that would start one; Markdown's
+    special marks (including the table's ``|``) are backslash-escaped.
+    """
+    escaped = _ENTITY.sub("&amp;", str(text)).replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ")
 
 
 def terminal_width() -> int:
@@ -271,8 +279,8 @@ def _rich_table(title: str, headers: list[str], cells: list[list[str]], width: i
 
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False, pad_edge=False,
                   header_style="bold", title_justify="left")
-    for name in headers:
-        table.add_column(name, overflow="fold")
+    for name, size in zip(headers, column_widths(headers, cells, width)):
+        table.add_column(name, overflow="fold", width=size)
     for row in cells:
         table.add_row(*row)
     buffer = io.StringIO()
@@ -285,6 +293,32 @@ def _rich_table(title: str, headers: list[str], cells: list[list[str]], width: i
     while lines and not lines[0]:
         lines.pop(0)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def column_widths(headers: list[str], cells: list[list[str]], width: int) -> list[int]:
+    """Widths that fit ``width`` (padding included): short columns (numbers, figures, statuses)
+    keep their natural width, long text shares the rest in proportion to its length, and no
+    column is narrower than its longest word (up to 14 characters) unless nothing else fits."""
+    count = len(headers)
+    available = max(width - 3 * count + 1, count)  # rich puts 3 characters between columns
+    natural = [max([len(w) for w in h.split()] + [len(r[i]) for r in cells] + [1])
+               for i, h in enumerate(headers)]
+    if sum(natural) <= available:
+        return natural
+    least = [min(14, max([len(w) for r in cells for w in r[i].split()]
+                         + [len(w) for w in headers[i].split()] + [1]))
+             for i in range(count)]
+    short = [n <= 14 for n in natural]
+    sizes = [natural[i] if short[i] else least[i] for i in range(count)]
+    room = available - sum(sizes[i] for i in range(count) if short[i])
+    long_total = sum(natural[i] for i in range(count) if not short[i])
+    for i in range(count):
+        if not short[i] and long_total:
+            sizes[i] = max(least[i], int(room * natural[i] / long_total))
+    while sum(sizes) > available and max(sizes) > 1:
+        widest = sizes.index(max(sizes))
+        sizes[widest] -= 1
+    return sizes
 
 
 def _xlsx(result: Result, ids: bool) -> bytes:
