@@ -181,3 +181,69 @@ def test_paths_command(store, capsys, tmp_path):
     out = tmp_path / "paths.xlsx"
     assert main(["paths", "--outcome", "reduced-hospitalisation", "-o", str(out)]) == 0
     assert out.read_bytes()[:2] == b"PK"
+
+
+# An independent statement of the gap map's evidence: every (principle, outcome group) pair for
+# which some study has a coding with the principle and a finding on an outcome at or under the
+# group. Written apart from viz.py's query (codings through exhibitsPrinciple, groups through
+# skos:broader+ on the asserted hierarchy).
+FILLED_PAIRS = """
+PREFIX coprod: <https://w3id.org/coprod-kg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?principle ?group WHERE {
+  ?study coprod:exhibitsPrinciple ?principle .
+  ?finding coprod:aboutStudy ?study ; coprod:outcome ?outcome .
+  { ?outcome skos:topConceptOf ?s . BIND (?outcome AS ?group) }
+  UNION { ?outcome skos:broader+ ?group . ?group skos:topConceptOf ?s2 }
+}
+"""
+ALL_PAIRS = """
+PREFIX coprod: <https://w3id.org/coprod-kg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?principle ?group WHERE {
+  ?principle a coprod:Principle . ?group a coprod:Outcome ; skos:topConceptOf ?s .
+}
+"""
+
+
+def test_gap_map_empty_cells_are_real_absences(store):
+    from coprod_kg.tables import compact
+    from coprod_kg.viz import empty_cells, gap_map_data
+
+    def pairs(text):
+        return {(compact(s["principle"].value), compact(s["group"].value)) for s in store.query(text)}
+    expected_empty = pairs(ALL_PAIRS) - pairs(FILLED_PAIRS)
+    data = gap_map_data(store)
+    assert set(empty_cells(data)) == expected_empty
+    assert len(expected_empty) >= 1  # the map shows at least one gap
+    counts = [len(c["studies"]) for c in data["cells"]]
+    assert max(counts) >= 10 and 0 in counts  # uneven evidence
+    # Catalysts (5 studies, Table 1) have no study reporting a sense of belonging.
+    assert ("principle:catalysts", "outcome:sense-of-belonging") in expected_empty
+    assert any(c["curatedOnly"] for c in data["cells"])
+    for cell in data["cells"]:
+        for item in cell["items"]:
+            assert item["quotes"], item["finding"]
+
+
+def test_argument_status_comes_from_an_outcome_placement_when_there_is_one(store):
+    import pyoxigraph as ox
+
+    from coprod_kg.tables import compact
+
+    graph = build_graph(store)
+    via, outcome = "need:relatedness", "outcome:reduced-isolation"
+    assert graph.edges[via, outcome]["status"] == "stated"  # the outcome's own status, today
+    extra = ox.Store()
+    for quad in store:
+        extra.add(quad)
+    ns, link = "https://w3id.org/coprod-kg/", "https://w3id.org/coprod-kg/id/link/"
+    node = ox.NamedNode(link + "reduced-isolation--need-relatedness")
+    for p, o in (("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", ns + "ontology#OutcomePlacement"),
+                 (ns + "ontology#placesOutcome", ns + "id/outcome/reduced-isolation"),
+                 (ns + "ontology#placedIn", ns + "id/need/relatedness"),
+                 (ns + "ontology#status", ns + "id/status/curated")):
+        extra.add(ox.Quad(node, ox.NamedNode(p), ox.NamedNode(o)))
+    placed = build_graph(extra)
+    assert placed.edges[via, outcome]["status"] == "curated"
+    assert compact(ns + "id/status/curated") == "status:curated"

@@ -481,17 +481,18 @@ def path_table(graph: nx.DiGraph, rows: list[PathRow], view: str = "evidence"):
                           "codedStudies": len(row.studies)})
         title = "The argument: principle to need or component to outcome"
     else:
-        columns = ["principle", "principleIri", "via", "viaIri", "argumentStatus", "outcome",
+        columns = ["principle", "principleIri", "mechanism", "viaIri", "outcome",
                    "outcomeIri", "study", "studyIri", "finding", "findingIri", "figure", "line",
                    "quote"]
         for row in rows:
-            status = " / ".join(s.status for s in row.steps) if row.steps else "none"
+            mechanism = (f"{_label(graph, row.via)} ({' / '.join(s.status for s in row.steps)})"
+                         if row.steps else NO_MECHANISM)
             for study in row.studies:
                 for finding in study["findings"]:
                     table.append({
                         "principle": _label(graph, row.principle), "principleIri": row.principle,
-                        "via": _label(graph, row.via), "viaIri": row.via or "",
-                        "argumentStatus": status, "outcome": _label(graph, row.outcome),
+                        "mechanism": mechanism, "viaIri": row.via or "",
+                        "outcome": _label(graph, row.outcome),
                         "outcomeIri": row.outcome, "study": study["label"],
                         "studyIri": study["study"], "finding": finding["label"],
                         "findingIri": finding["finding"], "figure": _figure(finding),

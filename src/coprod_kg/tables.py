@@ -35,7 +35,8 @@ HEADERS = {"via": "need or component", "viaLabel": "need or component", "studyLa
            "viaStatus": "link status", "studiesOnPath": "studies on path",
            "codedStudies": "studies coded with the principle",
            "principleToVia": "principle → need status", "viaToOutcome": "need → outcome status",
-           "argumentStatus": "argument status", "line": "report line", "sroi": "SROI"}
+           "argumentStatus": "argument status", "line": "report line", "sroi": "SROI",
+           "mechanism": "mechanism (link status)"}
 _SORT_KEY = re.compile(r"^\d+ ([a-z][a-z -]*)$")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -109,6 +110,8 @@ def display_columns(result: Result, ids: bool = False) -> list[str]:
         return columns
     shown = []
     for column in columns:
+        if column.endswith("Iri"):
+            continue  # an identifier column by name
         values = [row.get(column) for row in result.rows if row.get(column) not in (None, "")]
         if values and all(_is_id(v) for v in values) and not column.lower().endswith("unit") \
                 and not all(compact(v).startswith(("status:", "unit:")) for v in values):
@@ -305,7 +308,7 @@ def column_widths(headers: list[str], cells: list[list[str]], width: int) -> lis
                for i, h in enumerate(headers)]
     if sum(natural) <= available:
         return natural
-    least = [min(14, max([len(w) for r in cells for w in r[i].split()]
+    least = [min(10, max([len(w) for r in cells for w in r[i].split()]
                          + [len(w) for w in headers[i].split()] + [1]))
              for i in range(count)]
     short = [n <= 14 for n in natural]
