@@ -146,25 +146,48 @@ def summary_page(answers: list, checks: list, gap: dict | None = None,
 # ---------------------------------------------------------------- one page per question
 
 def question_pages(answers: list) -> list[Page]:
-    pages: dict[str, Page] = {}
+    """One page per question. For a question asked once per parameter value, a section whose
+    rows all stand in another section (an outcome inside a broader one) gives way to a pointer
+    to that section, so no evidence is printed twice."""
+    grouped: dict[str, list] = {}
     for answer in answers:
-        query = answer.query
-        page = pages.get(query.name)
-        if page is None:
-            page = pages[query.name] = Page(query.name, query.title)
-            page.blocks += [Block("p", query.question),
-                            Block("note", f"Report section: {query.section}. "
-                                          f"Query: queries/{query.path.name}.")]
-        if answer.params:
-            shown = ", ".join(f"{k} = {str(v).split(':')[-1]}" for k, v in answer.params.items())
-            page.blocks.append(Block("h2", shown))
-        headers, cells = _rows(answer.result)
-        cells = _quote_once(headers, cells)
-        if cells:
-            page.blocks.append(Block("table", headers=headers, rows=cells))
-        else:
-            page.blocks.append(Block("note", "No rows: the graph holds nothing for this."))
-    return list(pages.values())
+        grouped.setdefault(answer.query.name, []).append(answer)
+    pages = []
+    for name, group in grouped.items():
+        query = group[0].query
+        page = Page(name, query.title)
+        page.blocks += [Block("p", query.question),
+                        Block("note", f"Report section: {query.section}. "
+                                      f"Query: queries/{query.path.name}.")]
+        shown = {id(a): _rows(a.result) for a in group}
+        keys = {id(a): {tuple(row) for row in shown[id(a)][1]} for a in group}
+        for answer in group:
+            headers, cells = shown[id(answer)]
+            if answer.params:
+                page.blocks.append(Block("h2", _params(answer)))
+                mine = keys[id(answer)]
+                within = [other for other in group if other is not answer and mine
+                          and mine < keys[id(other)]]
+                if within:
+                    broadest = max(within, key=lambda a: (len(keys[id(a)]), _params(a)))
+                    smallest = min(within, key=lambda a: (len(keys[id(a)]), _params(a)))
+                    page.blocks.append(Block("note", f"All {len(mine)} rows are in the section "
+                                                     f"{_params(smallest)}"
+                                                     + (f" (and {_params(broadest)})"
+                                                        if broadest is not smallest else "")
+                                                     + "."))
+                    continue
+            if cells:
+                page.blocks.append(Block("table", headers=headers,
+                                         rows=_quote_once(headers, cells)))
+            else:
+                page.blocks.append(Block("note", "No rows: the graph holds nothing for this."))
+        pages.append(page)
+    return pages
+
+
+def _params(answer) -> str:
+    return ", ".join(f"{k} = {str(v).split(':')[-1]}" for k, v in answer.params.items())
 
 
 def _quote_once(headers: list[str], cells: list[list[str]]) -> list[list[str]]:
