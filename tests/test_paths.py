@@ -263,3 +263,23 @@ def test_argument_status_comes_from_an_outcome_placement_when_there_is_one(store
     placed = build_graph(extra)
     assert placed.edges[via, outcome]["status"] == "curated"
     assert compact(ns + "id/status/curated") == "status:curated"
+
+
+def test_pictures_are_the_same_bytes_in_fresh_processes(tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from coprod_kg.project import Project; "
+            "from coprod_kg.cache import open_store; from coprod_kg.viz import draw_readme_pictures; "
+            "draw_readme_pictures(open_store(Project(Path('.'))), Path(sys.argv[1]))")
+    digests = []
+    for seed in ("1", "2"):
+        folder = tmp_path / seed
+        done = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT, text=True,
+                              capture_output=True, env={**__import__("os").environ,
+                                                        "PYTHONHASHSEED": seed}, timeout=300)
+        assert done.returncode == 0, done.stderr
+        digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                        for p in sorted(folder.glob("*.svg"))})
+    assert digests[0] == digests[1] and len(digests[0]) == 2
