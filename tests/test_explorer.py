@@ -43,6 +43,14 @@ def url(store, tmp_path_factory):
     return page(store, tmp_path_factory.mktemp("explorer"))
 
 
+@pytest.fixture(scope="module")
+def url_with_answers(project, store, tmp_path_factory):
+    from coprod_kg.build import answer_all
+
+    answers = [a for a in answer_all(project, store) if a.query.name.startswith(("01-", "14-", "24-"))]
+    return page(store, tmp_path_factory.mktemp("explorer-answers"), answers=answers)
+
+
 def page(store, folder, relabel=None, answers=()):
     """Write the explorer for the project graph (optionally with hostile labels) and return its URL."""
     from coprod_kg.explorer import write_explorer
@@ -234,15 +242,16 @@ def test_phone_layout_stacks_and_does_not_overflow(driver, url, tmp_path):
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-@pytest.mark.parametrize("tab", ["paths", "gap"])
-def test_no_serious_accessibility_violations(driver, url, size, tab):
+@pytest.mark.parametrize("tab", ["paths", "gap", "questions", "profiles"])
+def test_no_serious_accessibility_violations(driver, url_with_answers, size, tab):
     axe_module = pytest.importorskip("axe_selenium_python")
     from selenium.webdriver.common.by import By
 
-    open_at(driver, url, size)
+    open_at(driver, url_with_answers, size)
     driver.find_element(By.ID, f"tab-{tab}").click()
-    first = driver.find_element(By.CSS_SELECTOR, "g.node" if tab == "paths" else "#gap-table button")
-    first.click()
+    first = {"paths": "g.node", "gap": "#gap-table button", "questions": "#question-table th button",
+             "profiles": "#profile th button"}[tab]
+    driver.find_element(By.CSS_SELECTOR, first).click()
     axe = axe_module.Axe(driver)
     axe.inject()
     results = axe.run()
