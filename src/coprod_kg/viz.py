@@ -190,7 +190,7 @@ def draw_paths(graph: nx.DiGraph, stem: Path, suffixes=(".svg", ".png")) -> list
     plt = _pyplot()
     positions = layout(graph)
     figure_, axes = plt.subplots(figsize=(13, 11))
-    axes.set_xlim(-0.35, 2.45)
+    axes.set_xlim(-0.45, 2.75)
     axes.set_ylim(-0.06, 1.06)
     axes.axis("off")
     for source, target, data in sorted(graph.edges(data=True)):
@@ -198,13 +198,16 @@ def draw_paths(graph: nx.DiGraph, stem: Path, suffixes=(".svg", ".png")) -> list
         direct = data["kind"] == "direct"
         colour = DIRECT_COLOUR if direct else KIND_COLOURS[graph.nodes[source]["kind"]]
         bend = 0.45
-        curve = Curve([(x0 + 0.17, y0), (x0 + bend, y0), (x1 - bend, y1), (x1 - 0.2, y1)],
+        start = x0 + (0.03 if graph.nodes[source]["kind"] == "principle" else 0.15)
+        end = x1 - (0.03 if graph.nodes[target]["kind"] == "outcome" else 0.15)
+        curve = Curve([(start, y0), (start + bend, y0), (end - bend, y1), (end, y1)],
                       [Curve.MOVETO, Curve.CURVE4, Curve.CURVE4, Curve.CURVE4])
         style = (0, (1, 1.5)) if direct else (
             (0, (4, 2)) if data.get("status") == "curated" else "solid")
         axes.add_patch(PathPatch(curve, facecolor="none", edgecolor=colour,
                                  alpha=0.45 if not direct else 0.6,
-                                 linewidth=_width(max(data.get("studies", 0), 0)),
+                                 linewidth=_width(max(data.get("studies", 0), 0))
+                                 * (0.6 if direct else 1.0),
                                  linestyle=style))
     for node, data in graph.nodes(data=True):
         x, y = positions[node]
@@ -213,13 +216,16 @@ def draw_paths(graph: nx.DiGraph, stem: Path, suffixes=(".svg", ".png")) -> list
             label = f"{_wrap(label, 44, 1)} ({data.get('studies', 0)})"
         else:
             label = _wrap(label, 24)
-        axes.text(x, y, label, ha="center", va="center", fontsize=8, color="white",
+        # Principles end where their lines start, outcome groups start where lines end.
+        align = {"principle": "right", "outcome": "left"}.get(data["kind"], "center")
+        axes.text(x, y, label, ha=align, va="center", fontsize=8, color="white",
                   bbox={"boxstyle": "round,pad=0.3", "linewidth": 0.8,
                         "facecolor": KIND_COLOURS[data["kind"]],
                         "edgecolor": KIND_COLOURS[data["kind"]]})
     for column, title in enumerate(("Principles", "SDT needs and well-being\ncomponents",
                                     "Outcome groups (studies)")):
-        axes.text(column, 1.045, title, ha="center", va="bottom", fontsize=11, fontweight="bold")
+        axes.text(column, 1.045, title, ha=("right", "center", "left")[column], va="bottom",
+                  fontsize=11, fontweight="bold")
     handles = [Line2D([0], [0], color="#777777", linewidth=_width(n), alpha=0.6,
                       label=f"{n} {'study' if n == 1 else 'studies'}") for n in (1, 4, 8)]
     handles.append(Line2D([0], [0], color="#777777", linestyle=(0, (4, 2)),
