@@ -23,7 +23,33 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse would exit; main() turns this into exit code 2
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {_did_you_mean(message)}")
+
+    def parse_args(self, args=None, namespace=None):
+        global _JSON_ERRORS, _VERBOSITY
+        words = list(sys.argv[1:] if args is None else args)
+        _JSON_ERRORS = any(w in ("--format=json",) or (w == "--format" and nxt == "json")
+                           for w, nxt in zip(words, [*words[1:], ""]))
+        _VERBOSITY = -1 if ("--quiet" in words or "-q" in words) else (
+            1 if ("--verbose" in words or "-v" in words) else 0)
+        return super().parse_args(args, namespace)
+
+
+_JSON_ERRORS = False  # set when the command line asks for --format json: errors come as JSON
+_VERBOSITY = 0  # -1 quiet, 0 normal, 1 verbose
+
+
+def _did_you_mean(message: str) -> str:
+    """Add a suggestion to argparse's "invalid choice" message."""
+    import difflib
+    import re
+
+    match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if not match:
+        return message
+    choices = re.findall(r"'([^']*)'", match.group(2)) or match.group(2).split(", ")
+    close = difflib.get_close_matches(match.group(1), choices, n=2, cutoff=0.5)
+    return message + (f"; did you mean {' or '.join(close)}?" if close else "")
 
 
 def _project(args):
@@ -37,7 +63,97 @@ def _out(text: str) -> None:
 
 
 def _err(text: str) -> None:
+    if _JSON_ERRORS and text.startswith("error: "):
+        import json
+
+        text = json.dumps({"error": text[len("error: "):].strip()}, ensure_ascii=False)
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def _note(text: str) -> None:
+    """Progress and notes on standard error, unless --quiet."""
+    if _VERBOSITY >= 0:
+        _err(text)
+
+
+def _emit(args, payload: str | bytes, what: str = "") -> None:
+    """Write an answer to standard output, or to --output FILE (atomically)."""
+    output = getattr(args, "output", None)
+    if not output or output == "-":
+        if isinstance(payload, bytes):
+            raise UsageError("an xlsx workbook cannot go to the terminal; add --output FILE.xlsx")
+        _out(payload)
+        return
+    from .atomic import write_atomic
+
+    path = write_atomic(Path(output), payload)
+    _note(f"wrote {path}{f' ({what})' if what else ''}")
+
+
+def _format(args) -> str:
+    """The output format: --format, else guessed from the --output suffix, else a table."""
+    from .tables import SUFFIXES
+
+    if getattr(args, "format", None):
+        return args.format
+    output = getattr(args, "output", None)
+    if output and output != "-":
+        return SUFFIXES.get(Path(output).suffix.lower(), "table")
+    return "table"
+
+
+class _Progress:
+    """Build progress on standard error: a rich progress bar on a terminal, plain step lines
+    elsewhere, nothing under --quiet; --verbose also names each question as it is answered."""
+
+    def __init__(self):
+        self.bar = None
+        self.task = None
+        self.step = None
+
+    def __enter__(self):
+        if _VERBOSITY >= 0 and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn)
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(),
+                                console=Console(stderr=True), transient=False)
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, step: str, done: int | None = None, total: int | None = None,
+                 detail: str = "") -> None:
+        if _VERBOSITY < 0:
+            return
+        if self.bar is not None:
+            if step != self.step:
+                if self.task is not None:
+                    self.bar.update(self.task, completed=self.bar.tasks[self.task].total or 1)
+                self.task = self.bar.add_task(step, total=total or 1)
+                self.step = step
+            if done is not None:
+                self.bar.update(self.task, completed=done, total=total)
+            if detail and _VERBOSITY > 0:
+                self.bar.console.print(f"  {detail}")
+            return
+        if step != self.step:
+            self.step = step
+            _err(f"{step} ...")
+        if detail and _VERBOSITY > 0:
+            _err(f"  {detail}")
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            if self.task is not None and not any(exc):
+                self.bar.update(self.task, completed=self.bar.tasks[self.task].total or 1)
+            self.bar.__exit__(*exc)
+        return False
+
+
+def _progress() -> _Progress:
+    return _Progress()
 
 
 # ---------------------------------------------------------------- commands
@@ -45,7 +161,8 @@ def _err(text: str) -> None:
 def cmd_build(args) -> int:
     from .build import build
 
-    code, summary = build(_project(args), echo=_err)
+    with _progress() as progress:
+        code, summary = build(_project(args), echo=_err, progress=progress)
     if code:
         return code
     _out(f"built in {summary.seconds:.1f} s: {summary.asserted} asserted triples, "
@@ -153,7 +270,8 @@ def cmd_query(args) -> int:
         result = run_rdflib(query, _rdflib_closure(project), params)
     else:
         result = run(query, store, params, timeout=args.timeout)
-    _out(render(result, args.format))
+    fmt = _format(args)
+    _emit(args, render(result, fmt, ids=args.ids), f"{len(result.rows)} rows, {fmt}")
     return EXIT_OK
 
 
@@ -200,27 +318,27 @@ def cmd_stats(args) -> int:
 def cmd_paths(args) -> int:
     import json
 
-    from .paths import build_graph, path_json, path_table, paths, strongest
+    from .paths import build_graph, path_json, path_summary, path_table, paths, strongest
     from .tables import render
 
     graph = build_graph(_store(args))
-    if args.strongest:
-        rows = strongest(graph, args.strongest)
+    if args.strongest is not None:
+        rows = strongest(graph, args.strongest, view=args.view)
     elif args.principle or args.outcome:
-        rows = paths(graph, args.principle, args.outcome)
+        rows = paths(graph, args.principle, args.outcome, view=args.view)
     else:
         raise UsageError("coprod-kg paths: give --principle, --outcome or --strongest N")
-    if args.format == "json":
-        _out(json.dumps(path_json(rows), indent=2, ensure_ascii=False))
+    fmt = _format(args)
+    if fmt == "json":
+        _emit(args, json.dumps(path_json(rows, args.view), indent=2, ensure_ascii=False) + "\n")
     elif args.summary:
-        for row in rows:
-            studies = ", ".join(s["study"].split(":", 1)[1] for s in row.studies)
-            _out(f"{row.principle} -> {row.via} ({row.steps[0].status}) -> {row.outcome}: "
-                 f"{len(row.studies)} stud{'y' if len(row.studies) == 1 else 'ies'} ({studies})")
+        _emit(args, "\n".join(path_summary(graph, rows, args.view)) + "\n")
     else:
-        _out(render(path_table(rows), args.format))
+        _emit(args, render(path_table(graph, rows, args.view), fmt, ids=args.ids))
     if not rows:
-        _err("no path: the data links this principle to no such outcome")
+        _err("no path: no study coded with this principle reports such an outcome"
+             if args.view == "evidence" else "no path: the argument links this principle to no "
+             "such outcome")
     return EXIT_OK
 
 
@@ -303,6 +421,10 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"coprod-kg {__version__}")
     parser.add_argument("--project", help="the project folder (default: found from the "
                         "working directory)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only answers and errors, no progress")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say more about each step")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub = {}
     for name, (handler, summary, example) in COMMANDS.items():
@@ -310,6 +432,10 @@ def make_parser() -> argparse.ArgumentParser:
             name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.",
             epilog=f"example: {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
         sub[name].set_defaults(handler=handler)
+        sub[name].add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                               help="print only answers and errors, no progress")
+        sub[name].add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                               help="say more about each step")
     sub["validate"].add_argument("paths", nargs="*", metavar="PATH",
                                  help="Turtle files to check (default: the whole project)")
     sub["reason"].add_argument("-o", "--output", help="where to write the reasoned graph "
@@ -318,7 +444,13 @@ def make_parser() -> argparse.ArgumentParser:
                               help="a query name from `coprod-kg queries`, or a .rq file")
     sub["query"].add_argument("--param", action="append", metavar="NAME=VALUE",
                               help="a parameter value, e.g. principle=networks (repeatable)")
-    sub["query"].add_argument("--format", choices=TABLE_FORMATS, default="table")
+    sub["query"].add_argument("--format", choices=TABLE_FORMATS, default=None,
+                              help="table (default), csv, json, markdown or xlsx; guessed from "
+                              "the --output suffix when not given")
+    sub["query"].add_argument("-o", "--output", metavar="FILE",
+                              help="write the answer to FILE instead of the terminal")
+    sub["query"].add_argument("--ids", action="store_true",
+                              help="show the identifier (IRI) columns too")
     sub["query"].add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                               help="stop a query that runs longer than this (default 30)")
     sub["query"].add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
@@ -335,8 +467,16 @@ def make_parser() -> argparse.ArgumentParser:
                               help="the N paths backed by the most studies")
     sub["paths"].add_argument("--summary", action="store_true",
                               help="one line per path instead of one row per finding")
-    sub["paths"].add_argument("--format", choices=("table", "json", "csv", "markdown"),
-                              default="table")
+    sub["paths"].add_argument("--view", choices=("evidence", "argument"), default="evidence",
+                              help="evidence (default): studies coded with the principle that "
+                              "report the outcome; argument: the report's theory, principle → "
+                              "need or component → outcome, each link with its status")
+    sub["paths"].add_argument("--format", choices=TABLE_FORMATS, default=None,
+                              help="table (default), csv, json, markdown or xlsx")
+    sub["paths"].add_argument("-o", "--output", metavar="FILE",
+                              help="write the paths to FILE instead of the terminal")
+    sub["paths"].add_argument("--ids", action="store_true",
+                              help="show the identifier (IRI) columns too")
     sub["viz"].add_argument("-o", "--output", help="folder to write into (default build/)")
     sub["docs"].add_argument("--check", action="store_true",
                              help="only report out-of-date files (exit 1 if any)")

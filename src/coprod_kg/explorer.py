@@ -1,5 +1,5 @@
-"""The explorer: one self-contained HTML page (no network, no CDN) over the path graph, the gap
-map, every answered question and every study's profile.
+"""The explorer: one self-contained HTML page (no network, no CDN) over the evidence paths, the
+gap map, every answered question and every study's profile.
 
 Data travels as JSON inside a <script type="application/json"> element with <, > and & escaped,
 and the page's script puts data on screen only through textContent and attributes, never as
@@ -15,48 +15,43 @@ from pathlib import Path
 import networkx as nx
 
 from .atomic import write_atomic
-from .tables import compact
 
-COLUMN_OF = {"principle": 0, "need": 1, "component": 1, "outcome": 2, "study": 3}
+COLUMN_OF = {"principle": 0, "need": 1, "component": 1, "none": 1, "outcome": 2}
 
 
-def _evidence(graph: nx.DiGraph, outcomes: list[str]) -> list[dict]:
-    by_study: dict[str, dict] = {}
-    for outcome in outcomes:
-        for study in graph.successors(outcome):
-            if graph.nodes[study]["kind"] != "study":
-                continue
-            entry = by_study.setdefault(study, {"study": study, "label": graph.nodes[study]["label"],
-                                                "findings": []})
-            for finding in graph.edges[outcome, study]["findings"]:
-                if finding not in entry["findings"]:
-                    entry["findings"].append({**finding, "outcome": graph.nodes[outcome]["label"]})
-    return [by_study[s] for s in sorted(by_study)]
+def _support(graph: nx.DiGraph) -> dict:
+    """The argument behind each principle → need/component link: status, rationale, quotes."""
+    return {f"{s}|{t}": {"status": d["status"], "rationale": d.get("rationale", ""),
+                         "quotes": d.get("quotes") or [{"text": d.get("support", ""),
+                                                        "line": d.get("line")}]}
+            for s, t, d in graph.edges(data=True) if d["kind"] == "supports"}
+
+
+def _questions(answers: list) -> list[dict]:
+    from .tables import display_rows
+
+    questions = []
+    for answer in answers:
+        query = answer.query
+        headers, cells = display_rows(answer.result)
+        questions.append({
+            "name": query.name, "title": query.title, "question": query.question,
+            "section": query.section,
+            "params": {k: str(v).split(":")[-1] for k, v in answer.params.items()},
+            "columns": headers, "rows": cells})
+    return questions
 
 
 def explorer_data(graph: nx.DiGraph, rolled: nx.DiGraph, gap: dict, answers: list) -> dict:
     """Everything the page shows, as plain JSON-ready values."""
-    members = rolled.graph.get("members", {})
     nodes = [{"id": n, "kind": d["kind"], "label": str(d.get("label", n)),
-              "column": COLUMN_OF[d["kind"]], "order": d.get("order", 0)}
+              "column": COLUMN_OF[d["kind"]], "order": d.get("order", 0),
+              "studies": d.get("studies", 0), "members": d.get("members", [])}
              for n, d in sorted(rolled.nodes(data=True))]
     edges = [{"source": s, "target": t, "kind": d["kind"], "studies": int(d.get("studies", 0)),
               "status": d.get("status", "")} for s, t, d in sorted(rolled.edges(data=True))]
-    evidence = {o: _evidence(graph, members.get(o, [o]))
-                for o, d in rolled.nodes(data=True) if d["kind"] == "outcome"}
-    support = {f"{s}|{t}": {"status": d["status"], "quote": d.get("support", ""),
-                            "line": d.get("line")}
-               for s, t, d in graph.edges(data=True) if d["kind"] == "supports"}
-    questions = []
-    for answer in answers:
-        query = answer.query
-        questions.append({
-            "name": query.name, "title": query.title, "question": query.question,
-            "section": query.section, "params": {k: str(v) for k, v in answer.params.items()},
-            "columns": answer.result.columns,
-            "rows": [[compact(row[c]) for c in answer.result.columns] for row in answer.result.rows]})
-    return {"nodes": nodes, "edges": edges, "evidence": evidence, "support": support,
-            "gap": gap, "questions": questions}
+    return {"nodes": nodes, "edges": edges, "support": _support(graph), "gap": gap,
+            "questions": _questions(answers), "report": "report.html"}
 
 
 def embed_json(data) -> str:

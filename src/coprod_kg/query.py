@@ -132,11 +132,31 @@ def find_query(folder: Path, name_or_path: str) -> Query:
             raise QueryError(f"{candidate}: no such query file")
         return parse_query_file(candidate)
     queries = discover(folder)
+    wanted = name_or_path.strip()
     for query in queries:
-        if name_or_path in (query.name, query.name.split("-", 1)[-1]):
+        number = query.name.split("-", 1)[0]
+        if wanted in (query.name, query.name.split("-", 1)[-1]) or wanted.lower() == query.title.lower() \
+                or (wanted.isascii() and wanted.isdigit() and number.isdigit() and int(wanted) == int(number)):
             return query
+    partial = [q for q in queries if wanted and wanted.lower() in q.name]
+    if len(partial) == 1:
+        return partial[0]
     names = ", ".join(query.name for query in queries)
-    raise QueryError(f"unknown query {name_or_path!r}; the queries are: {names}")
+    raise QueryError(f"unknown query {name_or_path!r}; {_did_you_mean(wanted, queries)}"
+                     f"the queries are: {names}")
+
+
+def _did_you_mean(wanted: str, queries: list[Query]) -> str:
+    """A "did you mean" hint from the query names, their short names and titles."""
+    import difflib
+
+    keys = {}
+    for query in queries:
+        for key in (query.name, query.name.split("-", 1)[-1], query.title.lower()):
+            keys[key] = query.name
+    close = difflib.get_close_matches(wanted.lower(), list(keys), n=3, cutoff=0.6)
+    names = list(dict.fromkeys(keys[c] for c in close))
+    return f"did you mean {' or '.join(names)}? " if names else ""
 
 
 # ---------------------------------------------------------------- safety
@@ -194,8 +214,12 @@ def bind_params(query: Query, store: ox.Store, values: dict[str, str]) -> dict:
     known = {param.name: param for param in query.params}
     unknown = sorted(set(values) - set(known))
     if unknown:
+        import difflib
+
         listed = ", ".join(known) or "none"
-        raise QueryError(f"{query.name} has no parameter {', '.join(unknown)}; "
+        close = difflib.get_close_matches(unknown[0], list(known), n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise QueryError(f"{query.name} has no parameter {', '.join(unknown)}; {hint}"
                          f"its parameters are: {listed}")
     bindings = {}
     for param in query.params:
@@ -213,7 +237,11 @@ def bind_params(query: Query, store: ox.Store, values: dict[str, str]) -> dict:
             choices = _choices(store, cls, space)
             slug = _slug(raw, space)
             if slug not in choices:
-                raise QueryError(f"unknown {param.kind} {raw!r}; choose one of: "
+                import difflib
+
+                close = difflib.get_close_matches(slug.lower(), choices, n=3, cutoff=0.5)
+                hint = f"did you mean {' or '.join(close)}? " if close else ""
+                raise QueryError(f"unknown {param.kind} {raw!r}; {hint}choose one of: "
                                  f"{', '.join(choices)}")
             term = ox.NamedNode(space + slug)
         bindings[param.name] = term
