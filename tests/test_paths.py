@@ -49,11 +49,14 @@ def test_no_path_lists_a_study_under_a_principle_it_is_not_coded_with(graph, cod
 
 def test_catalysts_evidence_is_only_catalysts_studies(graph, coded):
     # The example: catalysts -> autonomy -> empowerment once listed four studies, none
-    # coded with catalysts (Peer support workers, Recovery Innovations, Retain Regain, Wandsworth).
+    # then coded with catalysts (Peer support workers, Recovery Innovations, Retain Regain,
+    # Wandsworth). Wandsworth has since been judged a catalysts study (lines 131, 303), so only
+    # the other three must stay out; every listed study must be coded with catalysts.
     rows = [r for r in paths(graph, "catalysts") if r.outcome == "outcome:empowerment"]
     listed = {s["study"] for r in rows for s in r.studies}
     assert not listed & {"study:peer-support-workers", "study:recovery-innovations",
-                         "study:retain-regain", "study:wandsworth"}
+                         "study:retain-regain"}
+    assert listed <= {s for s, p in coded if p == "principle:catalysts"}
     catalysts = {s for s, p in coded if p == "principle:catalysts"}
     assert len(catalysts) == 5  # Table 1, line 102
     edge = graph.edges["principle:catalysts", "need:autonomy"]
