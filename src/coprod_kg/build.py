@@ -114,8 +114,12 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
     from .tables import render
     from .validate import load_shapes, validate
 
+    from .query import discover, refuse_unsafe_all
+
     started = time.perf_counter()
     summary = BuildSummary()
+    # Vet every question and check before anything runs, naming all that cannot run.
+    refuse_unsafe_all(discover(project.queries_dir) + discover(project.checks_dir))
     loaded = load_project(project)
     report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files))
     for problem in report.problems:
