@@ -94,7 +94,7 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
         written.append(write_atomic(out / f"coprod-kg{suffix}",
                                     serialise(loaded.graph, fmt, ontology, loaded)))
     # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
-    written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project).read_bytes()))
+    written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project, loaded.fingerprint).read_bytes()))
     files = {path.name: path for path in written}
     void = void_description(loaded.graph, files, len(loaded.graph))
     written.append(write_atomic(out / "void.ttl", serialise(void, "turtle")))
@@ -128,9 +128,11 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
         echo(f"validation failed: {len(report.problems)} problem(s); nothing written")
         return 1, summary
     closure = reason(loaded.graph)
-    write_closure(project, closure.graph)
+    # Stored under the key of the bytes that were validated and reasoned, and answered from
+    # that very closure: an edit made meanwhile is the next command's business.
+    closure_file = write_closure(project, closure.graph, loaded.fingerprint)
     summary.asserted, summary.inferred = closure.asserted, closure.inferred
-    store = open_store(project)
+    store = open_store(project, closure_file)
     summary.checks = run_checks(store, project.checks_dir)
     failed = [c for c in summary.checks if not c.passed and c.severity == "error"]
     for check in summary.checks:

@@ -100,7 +100,7 @@ def parse_query_file(path: Path) -> Query:
         raise QueryError(f"{path}: cannot read query file: {error}") from None
     header: dict[str, str] = {}
     params: list[Param] = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # a line ends at a line feed only
         match = HEADER_LINE.match(line)
         if not match:
             if line.startswith("#") and header:
