@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -75,7 +76,7 @@ def _alive(pid: int) -> bool:
 
 def remove_stale_parts(folder: Path) -> list[Path]:
     """Remove temporary files a killed writer left in ``folder``: those whose writer is gone,
-    or that are older than an hour. Returns what was removed."""
+    or, when the name names no writer, that are older than an hour. Returns what was removed."""
     removed = []
     now = time.time()
     try:
@@ -89,7 +90,114 @@ def remove_stale_parts(folder: Path) -> list[Path]:
             old = now - part.stat().st_mtime > STALE_AFTER
         except OSError:
             continue
-        if old or (pid is not None and pid != os.getpid() and not _alive(pid)):
+        if (pid is None and old) or (pid is not None and pid != os.getpid() and not _alive(pid)):
             part.unlink(missing_ok=True)
             removed.append(part)
+    return removed
+
+
+# ---------------------------------------------------------------- whole folders
+
+STAGING_PREFIX = ".build-staging-"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def staging_folder(target: Path) -> Path:
+    """A new empty folder beside ``target`` to write a whole new generation of it into; its
+    name carries this process's pid so remove_stale_staging can tell a dead writer's."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target.parent)
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}.{os.getpid()}.",
+                                 dir=target.parent))
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    done = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                     _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP if hasattr(errno, "ENOTSUP") else 95):
+        return False  # the kernel or the file system cannot exchange
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def link_tree(source: Path, destination: Path) -> None:
+    """Put the files of ``source`` under ``destination`` as hard links (copies where links
+    cannot be made), so a folder can be carried into a new generation for free."""
+    import shutil
+
+    for folder, _, files in os.walk(source):
+        relative = Path(folder).relative_to(source)
+        (destination / relative).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            if name.endswith(PART_SUFFIX):
+                continue
+            try:
+                os.link(Path(folder) / name, destination / relative / name)
+            except FileExistsError:
+                pass
+            except OSError:
+                try:
+                    shutil.copy2(Path(folder) / name, destination / relative / name)
+                except FileNotFoundError:  # removed meanwhile by another command
+                    pass
+
+
+def publish_folder(staging: Path, target: Path, keep: tuple[str, ...] = ()) -> None:
+    """Swap the finished ``staging`` folder in as ``target``, whole: a reader sees the old
+    generation or the new one, never a mixture (on Linux; elsewhere, for a moment, none).
+
+    The entries named in ``keep`` (e.g. the cache) are carried over from the old ``target``.
+    """
+    import shutil
+
+    staging, target = Path(staging), Path(target)
+    for name in keep:
+        if (target / name).exists() and not (staging / name).exists():
+            link_tree(target / name, staging / name)
+    fsync_folder(staging)
+    if target.exists() and _exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)  # the old generation, now under this name
+    else:
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}.{os.getpid()}.",
+                                        dir=target.parent))
+            os.rmdir(old)
+            os.replace(target, old)
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    fsync_folder(target.parent)
+
+
+def remove_stale_staging(parent: Path) -> list[Path]:
+    """Remove staging folders left in ``parent`` by writers that are gone."""
+    import shutil
+
+    removed = []
+    now = time.time()
+    for folder in Path(parent).glob(f"{STAGING_PREFIX}*"):
+        pieces = folder.name[len(STAGING_PREFIX):].rsplit(".", 2)  # NAME.PID.RANDOM
+        pid = int(pieces[1]) if len(pieces) == 3 and pieces[1].isdigit() else None
+        try:
+            old = now - folder.stat().st_mtime > STALE_AFTER
+        except OSError:
+            continue
+        if (pid is None and old) or (pid is not None and pid != os.getpid() and not _alive(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
     return removed

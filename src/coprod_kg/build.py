@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .atomic import write_atomic
+from .atomic import publish_folder, staging_folder, write_atomic
 from .project import Project
 
 
@@ -107,7 +108,7 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
     Stops with exit code 1 before writing anything when validation or an error-level check fails.
     Raises InputError for files that cannot be read.
     """
-    from .cache import open_store, write_closure
+    from .cache import cached_closure, open_store, write_closure
     from .load import load_project
     from .query import run_checks
     from .reason import reason
@@ -127,12 +128,15 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
     if not report.conforms:
         echo(f"validation failed: {len(report.problems)} problem(s); nothing written")
         return 1, summary
-    closure = reason(loaded.graph)
-    # Stored under the key of the bytes that were validated and reasoned, and answered from
-    # that very closure: an edit made meanwhile is the next command's business.
-    closure_file = write_closure(project, closure.graph, loaded.fingerprint)
-    summary.asserted, summary.inferred = closure.asserted, closure.inferred
+    # The closure is stored under the key of the bytes that were validated and reasoned, and
+    # the build answers from that very closure: an edit made meanwhile is the next command's.
+    closure_file = cached_closure(project, loaded.fingerprint)
+    if closure_file is None:
+        closure = reason(loaded.graph)
+        closure_file = write_closure(project, closure.graph, loaded.fingerprint)
     store = open_store(project, closure_file)
+    summary.asserted = len(loaded.graph)
+    summary.inferred = len(store) - summary.asserted
     summary.checks = run_checks(store, project.checks_dir)
     failed = [c for c in summary.checks if not c.passed and c.severity == "error"]
     for check in summary.checks:
@@ -144,7 +148,23 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
         return 1, summary
     summary.answers = answer_all(project, store)
     summary.counts = count_instances(store)
-    out = project.build_dir
+    # Write the whole generation into a staging folder and swap it in at the end, so build/ is
+    # always one whole build (and a killed build leaves the previous one as it was).
+    out = staging_folder(project.build_dir)
+    try:
+        _write_outputs(project, loaded, store, summary, out, started)
+        publish_folder(out, project.build_dir, keep=(project.cache_dir.name,))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    summary.written = [project.build_dir / path.relative_to(out) for path in summary.written]
+    return 0, summary
+
+
+def _write_outputs(project: Project, loaded, store, summary: BuildSummary, out: Path,
+                   started: float) -> None:
+    from .tables import render
+
     answers_dir = out / "answers"
     for answer in summary.answers:
         suffix = "".join(f"--{v}" for v in answer.params.values())
@@ -160,7 +180,6 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
              "checks passed": sum(c.passed for c in summary.checks),
              "files written": len(summary.written)}
     summary.written.append(write_atomic(out / "stats.json", json.dumps(stats, indent=2) + "\n"))
-    return 0, summary
 
 
 def draw(project: Project, store, out: Path, answers: list) -> list[Path]:

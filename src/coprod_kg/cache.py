@@ -93,6 +93,12 @@ def _verified(path: Path) -> tuple[bytes | None, str]:
     return data, ""
 
 
+def cached_closure(project: Project, key: str) -> Path | None:
+    """The closure file stored under ``key`` if its stamp vouches for it, else None."""
+    path = closure_path(project, key)
+    return path if _verified(path)[0] is not None else None
+
+
 def _reason_again(project: Project, why: str = ""):
     """Load the inputs once, reason, and store the closure under the key of those bytes."""
     from .load import load_project
