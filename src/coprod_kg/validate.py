@@ -48,6 +48,7 @@ def load_shapes(path: Path) -> Graph:
     for triple in parse_file(path):
         shapes.add(triple)
     refuse_unsafe_sparql(shapes, path)
+    shapes.coprod_source = path  # so that validate can name the file pyshacl refuses
     return shapes
 
 
@@ -93,14 +94,22 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
     how a single new file is checked with the rest of the project loaded beside it.
     """
     import pyshacl
+    from pyshacl.errors import ConstraintLoadError, RuleLoadError, ShapeLoadError
 
     from .query import guard_rdflib
 
     guard_rdflib()  # pyshacl runs SHACL-SPARQL on rdflib's engine: never a SERVICE
-    _, results_graph, _ = pyshacl.validate(
-        loaded.graph, shacl_graph=shapes, ont_graph=ontology, inference="none",
-        abort_on_first=False, allow_infos=True, allow_warnings=True, advanced=False,
-        do_owl_imports=False, inplace=False)
+    try:
+        _, results_graph, _ = pyshacl.validate(
+            loaded.graph, shacl_graph=shapes, ont_graph=ontology, inference="none",
+            abort_on_first=False, allow_infos=True, allow_warnings=True, advanced=False,
+            do_owl_imports=False, inplace=False)
+    except (ShapeLoadError, ConstraintLoadError, RuleLoadError) as error:
+        # The shapes are at fault, not the data: an input error (exit 2), not "does not conform".
+        where = getattr(shapes, "coprod_source", "the SHACL shapes")
+        detail = getattr(error, "message", None) or str(error)
+        raise ShapesError(f"{where}: pyshacl cannot use these shapes: "
+                          f"{str(detail).strip().splitlines()[0]}") from None
     if not isinstance(results_graph, Graph):
         raise ShapesError(str(results_graph))
     graph = loaded.graph
