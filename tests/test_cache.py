@@ -163,3 +163,16 @@ def test_write_closure_tidies_the_cache(mini):
     assert sorted(p.name for p in copy.cache_dir.glob("closure-*")) == \
         sorted([path.name, path.with_suffix(".json").name])
     assert not leftover.exists()
+
+
+def test_writing_a_file_removes_the_leftovers_of_a_killed_write_to_it(tmp_path):
+    from coprod_kg.atomic import write_atomic
+
+    target = tmp_path / "kg.ttl"
+    mine = tmp_path / ".kg.ttl.999999999.abcd.part"      # a killed write to kg.ttl
+    other = tmp_path / ".other.ttl.999999999.abcd.part"  # a killed write to another file
+    foreign = tmp_path / ".kg.ttl.download.part"        # not ours: names no writer
+    for path in (mine, other, foreign):
+        path.write_text("half")
+    write_atomic(target, "whole")
+    assert not mine.exists() and other.exists() and foreign.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import sys
 import tempfile
@@ -54,6 +55,7 @@ def write_atomic(path: Path, content: bytes | str) -> Path:
             raise _naming(error, path) from None
         raise
     fsync_folder(path.parent)
+    remove_stale_parts(path.parent, name=path.name)
     return path
 
 
@@ -74,13 +76,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_parts(folder: Path) -> list[Path]:
+def remove_stale_parts(folder: Path, name: str | None = None) -> list[Path]:
     """Remove temporary files a killed writer left in ``folder``: those whose writer is gone,
-    or, when the name names no writer, that are older than an hour. Returns what was removed."""
+    or, when the name names no writer, that are older than an hour. With ``name``, only the
+    leftovers of writes to that file (and only those naming their writer). Returns what was
+    removed."""
     removed = []
     now = time.time()
+    pattern = f".{glob.escape(name)}.*{PART_SUFFIX}" if name else f".*{PART_SUFFIX}"
     try:
-        candidates = list(Path(folder).glob(f".*{PART_SUFFIX}"))
+        candidates = list(Path(folder).glob(pattern))
     except OSError:
         return removed
     for part in candidates:
@@ -90,7 +95,8 @@ def remove_stale_parts(folder: Path) -> list[Path]:
             old = now - part.stat().st_mtime > STALE_AFTER
         except OSError:
             continue
-        if (pid is None and old) or (pid is not None and pid != os.getpid() and not _alive(pid)):
+        if (pid is None and old and not name) or \
+                (pid is not None and pid != os.getpid() and not _alive(pid)):
             part.unlink(missing_ok=True)
             removed.append(part)
     return removed
