@@ -55,13 +55,14 @@ def load_shapes(path: Path) -> Graph:
 def refuse_unsafe_sparql(shapes: Graph, path: Path) -> None:
     """Check every sh:select, sh:ask, sh:construct and sh:update of the shapes as queries are
     checked (query.inspect_text), with the prefixes the shapes declare."""
-    from .query import UnsafeQuery, inspect_text
+    from .query import QueryError, UnsafeQuery, inspect_text
 
     prefixes = {str(prefix): str(namespace)
                 for declaration in shapes.objects(None, SH.declare)
                 for prefix in shapes.objects(declaration, SH.prefix)
                 for namespace in shapes.objects(declaration, SH.namespace)}
     file_text = None
+    problems, unsafe = [], False
     for subject, key, text in sorted(shapes.triples((None, None, None))):
         if key not in SPARQL_KEYS:
             continue
@@ -71,10 +72,18 @@ def refuse_unsafe_sparql(shapes: Graph, path: Path) -> None:
         line = next((number for number, content in enumerate(file_text.split("\n"), start=1)
                      if first and first in content), None)
         where = f"{path}:{line}" if line else str(path)
-        if key == SH.update:
-            raise UnsafeQuery(f"{where}: sh:update is not allowed: the shapes never change "
-                              "the graph")
-        inspect_text(str(text), where, prefixes)
+        try:
+            if key == SH.update:
+                raise UnsafeQuery(f"{where}: sh:update is not allowed: the shapes never "
+                                  "change the graph")
+            inspect_text(str(text), where, prefixes)
+        except UnsafeQuery as error:
+            problems.append(str(error))
+            unsafe = True
+        except QueryError as error:
+            problems.append(str(error))
+    if problems:  # every one of them, not just the first
+        raise (UnsafeQuery if unsafe else QueryError)("\n".join(problems))
 
 
 def _short(graph: Graph, term) -> str:
