@@ -176,3 +176,21 @@ def test_writing_a_file_removes_the_leftovers_of_a_killed_write_to_it(tmp_path):
         path.write_text("half")
     write_atomic(target, "whole")
     assert not mine.exists() and other.exists() and foreign.exists()
+
+
+def test_a_rename_is_followed_by_an_fsync_of_its_folder(tmp_path, monkeypatch):
+    import coprod_kg.atomic as atomic
+
+    synced = []
+    real = atomic.os.fsync
+
+    def recording(fd):
+        synced.append(Path(f"/proc/self/fd/{fd}").resolve() if Path("/proc/self/fd").is_dir()
+                      else fd)
+        return real(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", recording)
+    atomic.write_atomic(tmp_path / "kg.ttl", "whole")
+    assert len(synced) == 2  # the file's bytes, then the folder that holds its new name
+    if Path("/proc/self/fd").is_dir():
+        assert synced[1] == tmp_path.resolve()

@@ -277,11 +277,19 @@ def inspect_text(text: str, where: str = "query", prefixes: dict | None = None,
     return FORMS.get(algebra.name, algebra.name)
 
 
+_PARSERS: list[str] = []
+
+
 def _verdict_key(text: str) -> str:
+    """The verdict's key: the text, the rules and the two parsers' versions."""
     import hashlib
 
-    return hashlib.sha256(f"{CHECKER_VERSION}\0{text}".encode("utf-8", "surrogatepass")
-                          ).hexdigest()
+    if not _PARSERS:
+        from .project import _installed_version
+
+        _PARSERS.append(f"rdflib {_installed_version('rdflib')} pyoxigraph {ox.__version__}")
+    return hashlib.sha256(f"{CHECKER_VERSION}\0{_PARSERS[0]}\0{text}".encode(
+        "utf-8", "surrogatepass")).hexdigest()
 
 
 _SETTINGS: dict = {"verdicts": None}
