@@ -189,3 +189,24 @@ def test_worker_errors_come_back_as_they_were_raised():
     with pytest.raises(QueryError, match="^a message$"):
         worker.call(fails, timeout=10)
     assert worker.call(lambda: {"rows": [1, 2]}, timeout=10) == {"rows": [1, 2]}
+
+
+def test_a_runaway_question_stops_the_build_at_its_limit(tmp_path, store, capsys):
+    import shutil
+
+    from coprod_kg.cli import main
+
+    root = tmp_path / "project"
+    for folder in ("ontology", "data", "queries"):
+        shutil.copytree(ROOT / folder, root / folder)
+    shutil.copytree(ROOT / "build" / "cache", root / "build" / "cache")
+    shutil.copy(CASES / "runaway.rq", root / "queries" / "99-runaway.rq")
+    try:
+        started = time.monotonic()
+        assert main(["--project", str(root), "--max-seconds", "1", "build"]) == 3
+        err = capsys.readouterr().err
+        assert "99-runaway.rq: stopped after 1 s" in err and "Traceback" not in err
+        assert not (root / "build" / "report.md").exists()  # nothing half-written
+        assert time.monotonic() - started < 120
+    finally:
+        set_limits(timeout=30.0)

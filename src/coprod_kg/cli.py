@@ -305,6 +305,9 @@ def make_parser() -> argparse.ArgumentParser:
                         "working directory)")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an internal error")
+    parser.add_argument("--max-seconds", type=_seconds, metavar="SECONDS",
+                        help="stop any query (of build, check, ...) that runs longer than this "
+                        "(default 30; inf for no limit; `query --timeout` sets its own)")
     parser.add_argument("--max-rows", type=_count, metavar="N",
                         help="stop a query that returns more rows than this (default 100000)")
     parser.add_argument("--max-memory", type=_count, metavar="MB",
@@ -378,10 +381,10 @@ def _check_args(args) -> None:
 
 
 def _apply_global_options(args) -> None:
-    if args.max_rows or args.max_memory:
+    if args.max_rows or args.max_memory or args.max_seconds:
         from .query import set_limits
 
-        set_limits(max_rows=args.max_rows, memory_mb=args.max_memory)
+        set_limits(max_rows=args.max_rows, memory_mb=args.max_memory, timeout=args.max_seconds)
 
 
 def _describe_os_error(error: OSError) -> str:

@@ -22,6 +22,13 @@ from .project import InputError
 HEADER_LINE = re.compile(r"^#\s*([a-z]+)\s*:\s*(.*?)\s*$")
 DEFAULT_TIMEOUT = 30.0
 
+
+class _Configured(float):
+    """The timeout set by set_limits (the CLI's --max-seconds), 30 s unless changed."""
+
+
+CONFIGURED = _Configured(DEFAULT_TIMEOUT)
+
 # Kinds of parameter: the class its value must be an instance of, and the IRI space of its slug.
 PARAM_KINDS = {
     "principle": ("https://w3id.org/coprod-kg/ontology#Principle", ID + "principle/"),
@@ -318,7 +325,7 @@ def _cached_verdict(key: str) -> str | None:
     return None
 
 
-def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
+def refuse_unsafe(query: Query, timeout: float | None = CONFIGURED) -> str:
     """Refuse a query that is unsafe, and return its form (SELECT, ASK, CONSTRUCT, DESCRIBE).
 
     The parse runs in a worker (a hostile query must not hang the caller); a verdict "safe" is
@@ -326,6 +333,7 @@ def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
     """
     from . import worker
 
+    timeout = check_timeout(timeout)
     key = _verdict_key(query.text)
     form = _cached_verdict(key)
     if form is not None:
@@ -349,7 +357,7 @@ def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
     return form
 
 
-def refuse_unsafe_all(queries: list[Query], timeout: float | None = DEFAULT_TIMEOUT) -> None:
+def refuse_unsafe_all(queries: list[Query], timeout: float | None = CONFIGURED) -> None:
     """Check every query before any runs, and name every one that cannot run.
 
     Raises UnsafeQuery if any is unsafe, else QueryError if any cannot be parsed.
@@ -459,8 +467,9 @@ def bind_params(query: Query, store, values: dict[str, str]) -> dict:
 # ---------------------------------------------------------------- running
 
 DEFAULT_MAX_ROWS = 100_000
-_LIMITS: dict = {"max_rows": DEFAULT_MAX_ROWS, "memory_mb": None}
-_ADVICE = {"TimeLimitReached": "narrow the query or raise --timeout",
+_LIMITS: dict = {"max_rows": DEFAULT_MAX_ROWS, "memory_mb": None, "timeout": DEFAULT_TIMEOUT}
+_ADVICE = {"TimeLimitReached": "narrow the query or raise the limit (query --timeout, or "
+                               "--max-seconds for every query)",
            "MemoryLimitReached": "narrow the query or raise --max-memory",
            "RowLimitReached": "add a LIMIT or raise --max-rows"}
 
@@ -469,8 +478,12 @@ class QueryLimitError(QueryError):
     """A query stopped by its time, memory or row limit (CLI exit code 3)."""
 
 
-def set_limits(max_rows: int | None = None, memory_mb: int | None = None) -> None:
-    """Change the row cap and the memory limit of every later query (the CLI's global options)."""
+def set_limits(max_rows: int | None = None, memory_mb: int | None = None,
+               timeout: float | None = None) -> None:
+    """Change the row cap, the memory limit and the default timeout of every later query (the
+    CLI's global options; a timeout passed to run() still wins)."""
+    if timeout is not None:
+        _LIMITS["timeout"] = timeout
     if max_rows is not None:
         _LIMITS["max_rows"] = max_rows
     if memory_mb is not None:
@@ -483,6 +496,8 @@ def check_timeout(timeout) -> float | None:
 
     if timeout is None:
         return None
+    if isinstance(timeout, _Configured):
+        timeout = _LIMITS["timeout"]
     try:
         seconds = float(timeout)
     except (TypeError, ValueError):
@@ -578,7 +593,7 @@ def _refuse_describe(query: Query, form: str) -> None:
 
 
 def run(query: Query, store: ox.Store, params: dict[str, str] | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT) -> Result:
+        timeout: float | None = CONFIGURED) -> Result:
     """Run a query on a pyoxigraph store with its parameters bound, in a worker that is killed
     at the timeout.
 
@@ -622,7 +637,7 @@ def _rdflib_answer(graph, query: Query, bindings: dict, max_rows: int):
 
 
 def run_rdflib(query: Query, graph, params: dict[str, str] | None = None,
-               timeout: float | None = DEFAULT_TIMEOUT) -> Result:
+               timeout: float | None = CONFIGURED) -> Result:
     """Run a query with rdflib's engine, with the same checks, limits, terms and messages as
     :func:`run` (used to cross-check pyoxigraph)."""
     from .load import to_rdflib
