@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .atomic import write_atomic
+from .atomic import publish_folder, staging_folder, write_atomic
 from .project import Project
 
 
@@ -101,7 +102,7 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
         written.append(write_atomic(out / f"coprod-kg{suffix}",
                                     serialise(loaded.graph, fmt, ontology, loaded)))
     # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
-    written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project).read_bytes()))
+    written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project, loaded.fingerprint).read_bytes()))
     files = {path.name: path for path in written}
     void = void_description(loaded.graph, files, len(loaded.graph))
     written.append(write_atomic(out / "void.ttl", serialise(void, "turtle")))
@@ -115,9 +116,9 @@ def build(project: Project, echo: Callable[[str], None] = print,
     Stops with exit code 1 before writing anything when validation or an error-level check fails.
     Raises InputError for files that cannot be read.
     """
-    from .cache import open_store, write_closure
+    from .cache import cached_closure, open_store, write_closure
     from .load import load_project
-    from .query import run_checks
+    from .query import discover, refuse_unsafe_all, run_checks
     from .reason import reason
     from .tables import render
     from .validate import load_shapes, validate
@@ -125,6 +126,8 @@ def build(project: Project, echo: Callable[[str], None] = print,
     started = time.perf_counter()
     summary = BuildSummary()
     step = progress or (lambda *args, **kwargs: None)
+    # Vet every question and check before anything runs, naming all that cannot run.
+    refuse_unsafe_all(discover(project.queries_dir) + discover(project.checks_dir))
     step("loading and validating the data")
     loaded = load_project(project)
     report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files))
@@ -134,10 +137,15 @@ def build(project: Project, echo: Callable[[str], None] = print,
         echo(f"validation failed: {len(report.problems)} problem(s); nothing written")
         return 1, summary
     step("reasoning (the OWL RL closure)")
-    closure = reason(loaded.graph)
-    write_closure(project, closure.graph)
-    summary.asserted, summary.inferred = closure.asserted, closure.inferred
-    store = open_store(project)
+    # The closure is stored under the key of the bytes that were validated and reasoned, and
+    # the build answers from that very closure: an edit made meanwhile is the next command's.
+    closure_file = cached_closure(project, loaded.fingerprint)
+    if closure_file is None:
+        closure = reason(loaded.graph)
+        closure_file = write_closure(project, closure.graph, loaded.fingerprint)
+    store = open_store(project, closure_file)
+    summary.asserted = len(loaded.graph)
+    summary.inferred = len(store) - summary.asserted
     step("running the quality checks")
     summary.checks = run_checks(store, project.checks_dir)
     failed = [c for c in summary.checks if not c.passed and c.severity == "error"]
@@ -150,7 +158,23 @@ def build(project: Project, echo: Callable[[str], None] = print,
         return 1, summary
     summary.answers = answer_all(project, store, progress)
     summary.counts = count_instances(store)
-    out = project.build_dir
+    # Write the whole generation into a staging folder and swap it in at the end, so build/ is
+    # always one whole build (and a killed build leaves the previous one as it was).
+    out = staging_folder(project.build_dir)
+    try:
+        _write_outputs(project, loaded, store, summary, out, started, step)
+        publish_folder(out, project.build_dir, keep=(project.cache_dir.name,))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    summary.written = [project.build_dir / path.relative_to(out) for path in summary.written]
+    return 0, summary
+
+
+def _write_outputs(project: Project, loaded, store, summary: BuildSummary, out: Path,
+                   started: float, step: Callable[..., None]) -> None:
+    from .tables import render
+
     answers_dir = out / "answers"
     for answer in summary.answers:
         name = answer_name(answer)
@@ -167,7 +191,6 @@ def build(project: Project, echo: Callable[[str], None] = print,
              "checks passed": sum(c.passed for c in summary.checks),
              "files written": len(summary.written)}
     summary.written.append(write_atomic(out / "stats.json", json.dumps(stats, indent=2) + "\n"))
-    return 0, summary
 
 
 def draw(project: Project, store, out: Path, answers: list) -> list[Path]:

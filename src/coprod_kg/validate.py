@@ -35,12 +35,55 @@ class ValidationReport:
     problems: list[Problem]
 
 
+SPARQL_KEYS = (SH.select, SH.ask, SH.construct, SH.update)
+
+
 def load_shapes(path: Path) -> Graph:
-    """Parse the shapes file strictly (see load.parse_file)."""
+    """Parse the shapes file strictly (see load.parse_file) and vet its SPARQL.
+
+    Raises InputError for a file that cannot be parsed, and UnsafeQuery (naming the file and
+    line) for a SHACL-SPARQL constraint that would reach the network or change the graph.
+    """
     shapes = new_graph()
     for triple in parse_file(path):
         shapes.add(triple)
+    refuse_unsafe_sparql(shapes, path)
+    shapes.coprod_source = path  # so that validate can name the file pyshacl refuses
     return shapes
+
+
+def refuse_unsafe_sparql(shapes: Graph, path: Path) -> None:
+    """Check every sh:select, sh:ask, sh:construct and sh:update of the shapes as queries are
+    checked (query.inspect_text), with the prefixes the shapes declare."""
+    from .query import QueryError, UnsafeQuery, inspect_text
+
+    prefixes = {str(prefix): str(namespace)
+                for declaration in shapes.objects(None, SH.declare)
+                for prefix in shapes.objects(declaration, SH.prefix)
+                for namespace in shapes.objects(declaration, SH.namespace)}
+    file_text = None
+    problems, unsafe = [], False
+    for subject, key, text in sorted(shapes.triples((None, None, None))):
+        if key not in SPARQL_KEYS:
+            continue
+        if file_text is None:
+            file_text = path.read_text(encoding="utf-8", errors="replace")
+        first = next((line.strip() for line in str(text).split("\n") if line.strip()), "")
+        line = next((number for number, content in enumerate(file_text.split("\n"), start=1)
+                     if first and first in content), None)
+        where = f"{path}:{line}" if line else str(path)
+        try:
+            if key == SH.update:
+                raise UnsafeQuery(f"{where}: sh:update is not allowed: the shapes never "
+                                  "change the graph")
+            inspect_text(str(text), where, prefixes)
+        except UnsafeQuery as error:
+            problems.append(str(error))
+            unsafe = True
+        except QueryError as error:
+            problems.append(str(error))
+    if problems:  # every one of them, not just the first
+        raise (UnsafeQuery if unsafe else QueryError)("\n".join(problems))
 
 
 def _short(graph: Graph, term) -> str:
@@ -60,11 +103,22 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
     how a single new file is checked with the rest of the project loaded beside it.
     """
     import pyshacl
+    from pyshacl.errors import ConstraintLoadError, RuleLoadError, ShapeLoadError
 
-    _, results_graph, _ = pyshacl.validate(
-        loaded.graph, shacl_graph=shapes, ont_graph=ontology, inference="none",
-        abort_on_first=False, allow_infos=True, allow_warnings=True, advanced=False,
-        do_owl_imports=False, inplace=False)
+    from .query import guard_rdflib
+
+    guard_rdflib()  # pyshacl runs SHACL-SPARQL on rdflib's engine: never a SERVICE
+    try:
+        _, results_graph, _ = pyshacl.validate(
+            loaded.graph, shacl_graph=shapes, ont_graph=ontology, inference="none",
+            abort_on_first=False, allow_infos=True, allow_warnings=True, advanced=False,
+            do_owl_imports=False, inplace=False)
+    except (ShapeLoadError, ConstraintLoadError, RuleLoadError) as error:
+        # The shapes are at fault, not the data: an input error (exit 2), not "does not conform".
+        where = getattr(shapes, "coprod_source", "the SHACL shapes")
+        detail = getattr(error, "message", None) or str(error)
+        raise ShapesError(f"{where}: pyshacl cannot use these shapes: "
+                          f"{str(detail).strip().splitlines()[0]}") from None
     if not isinstance(results_graph, Graph):
         raise ShapesError(str(results_graph))
     graph = loaded.graph
