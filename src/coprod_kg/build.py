@@ -101,8 +101,12 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
     return written
 
 
-def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, BuildSummary]:
+def build(project: Project, echo: Callable[[str], None] = print,
+          engine=None) -> tuple[int, BuildSummary]:
     """Run the whole job into ``build/``; return an exit code and what was done.
+
+    ``engine`` (e.g. an ``engines.Endpoint``) answers the checks and questions instead of the
+    embedded store.
 
     Stops with exit code 1 before writing anything when validation or an error-level check fails.
     Raises InputError for files that cannot be read.
@@ -126,7 +130,7 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
     closure = reason(loaded.graph)
     write_closure(project, closure.graph)
     summary.asserted, summary.inferred = closure.asserted, closure.inferred
-    store = open_store(project)
+    store = engine if engine is not None else open_store(project)
     summary.checks = run_checks(store, project.checks_dir)
     failed = [c for c in summary.checks if not c.passed and c.severity == "error"]
     for check in summary.checks:
