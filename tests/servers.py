@@ -1,4 +1,5 @@
-"""Real servers for the tests: started on free loopback ports, stopped by PID.
+"""Real servers for the tests, started on free loopback ports and stopped by PID, and how
+their answers are compared with the embedded engine's.
 
 Each helper yields a small record with the URLs to use, and stops its server even when the test
 fails. A server that cannot be found on this machine is skipped with the reason.
@@ -7,12 +8,14 @@ fails. A server that cannot be found on this machine is skipped with the reason.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,3 +168,22 @@ def stop_virtuoso(running: Running) -> None:
         except subprocess.TimeoutExpired:
             pass
     stop(running.process)
+
+
+def as_multiset(rows: list[dict]) -> Counter:
+    return Counter(tuple(sorted(row.items())) for row in rows)
+
+
+def order_keys(query, rows: list[dict]) -> list[tuple]:
+    """Each row's values of the variables named in the query's last ORDER BY."""
+    clause = re.split(r"\bORDER\s+BY\b", query.text, flags=re.I)
+    names = re.findall(r"\?(\w+)", clause[-1]) if len(clause) > 1 else []
+    return [tuple(row.get(name) for name in names if name in row) for row in rows]
+
+
+def assert_same_answer(query, mine, theirs) -> None:
+    """The same columns, the same rows as a multiset, and row for row the same values of the
+    ORDER BY variables (rows tied under ORDER BY may come in any order)."""
+    assert theirs.columns == mine.columns
+    assert as_multiset(theirs.rows) == as_multiset(mine.rows)
+    assert order_keys(query, theirs.rows) == order_keys(query, mine.rows)
