@@ -1,6 +1,8 @@
 """The coprod-kg command line: a thin layer over the library.
 
-Exit codes: 0 fine; 1 validation or checks failed; 2 usage or input error.
+Exit codes: 0 fine; 1 validation or checks failed; 2 usage, input or file error; 3 a query stopped
+by its time, memory or row limit; 4 internal error (a bug: rerun with --debug for the traceback);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Callable
 
 from . import __version__
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LIMIT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 class UsageError(Exception):
@@ -28,8 +30,11 @@ class Parser(argparse.ArgumentParser):
 
 def _project(args):
     from .project import find_project
+    from .query import remember_verdicts
 
-    return find_project(Path(args.project) if args.project else None)
+    project = find_project(Path(args.project), strict=True) if args.project else find_project()
+    remember_verdicts(project.cache_dir / "verdicts")
+    return project
 
 
 def _out(text: str) -> None:
@@ -156,15 +161,10 @@ def cmd_query(args) -> int:
     params = parse_assignments(args.param or [])
     if args.engine == "rdflib" and args.endpoint:
         raise UsageError("coprod-kg query: --engine rdflib runs locally; drop it or --endpoint")
-    store = _store(args)
-    if args.engine == "rdflib":
-        from .query import bind_params, refuse_unsafe
-
-        refuse_unsafe(query)
-        bind_params(query, store, params)  # the same checks and messages as the default engine
-        result = run_rdflib(query, _rdflib_closure(project), params)
+    if args.engine == "rdflib":  # the same checks, limits and messages as the default engine
+        result = run_rdflib(query, _rdflib_closure(project), params, timeout=args.timeout)
     else:
-        result = run(query, store, params, timeout=args.timeout)
+        result = run(query, _store(args), params, timeout=args.timeout)
     _out(render(result, args.format))
     return EXIT_OK
 
@@ -342,11 +342,17 @@ def make_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="coprod-kg", description=(
         "The evidence of Slay & Stephens (2013) on co-production in mental health as a "
-        "knowledge graph. Exit codes: 0 fine, 1 validation or checks failed, 2 usage or "
-        "input error."))
+        "knowledge graph. Exit codes: 0 fine, 1 validation or checks failed, 2 usage, input or "
+        "file error, 3 a query stopped by its time, memory or row limit, 4 internal error."))
     parser.add_argument("--version", action="version", version=f"coprod-kg {__version__}")
     parser.add_argument("--project", help="the project folder (default: found from the "
                         "working directory)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an internal error")
+    parser.add_argument("--max-rows", type=_count, metavar="N",
+                        help="stop a query that returns more rows than this (default 100000)")
+    parser.add_argument("--max-memory", type=_count, metavar="MB",
+                        help="memory a query may use beyond what is loaded (default 2048)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub = {}
     for name, (handler, summary, example) in COMMANDS.items():
@@ -363,8 +369,9 @@ def make_parser() -> argparse.ArgumentParser:
     sub["query"].add_argument("--param", action="append", metavar="NAME=VALUE",
                               help="a parameter value, e.g. principle=networks (repeatable)")
     sub["query"].add_argument("--format", choices=TABLE_FORMATS, default="table")
-    sub["query"].add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                              help="stop a query that runs longer than this (default 30)")
+    sub["query"].add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                              help="stop a query that runs longer than this (default 30; inf "
+                              "for no limit); exit code 3 when it is stopped")
     sub["query"].add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
                               help="the SPARQL engine (default oxigraph; rdflib for comparison)")
     sub["export"].add_argument("--format", choices=list(EXPORT_FORMATS), default="turtle")
@@ -419,34 +426,106 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(text: str) -> float:
+    """A timeout: a positive number of seconds, or inf for no limit."""
+    import math
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if math.isnan(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds (or inf), not {text!r}")
+    return seconds
+
+
+def _count(text: str) -> int:
+    """A whole number of one or more, written with the digits 0-9."""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
+    return int(text)
+
+
+def _check_args(args) -> None:
+    """Checks argparse cannot make on options other commands define."""
+    strongest = getattr(args, "strongest", None)
+    if strongest is not None and strongest < 1:
+        raise UsageError(f"coprod-kg paths: --strongest must be 1 or more, not {strongest}")
+
+
+def _apply_global_options(args) -> None:
+    if args.max_rows or args.max_memory:
+        from .query import set_limits
+
+        set_limits(max_rows=args.max_rows, memory_mb=args.max_memory)
+
+
+def _describe_os_error(error: OSError) -> str:
+    where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+    return f"{where}{error.strerror or error}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; never raises for bad input."""
-    from .project import InputError, ShapesError
-    from .query import QueryError
-
-    logging.getLogger("rdflib").setLevel(logging.ERROR)
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
+        from .project import InputError, ShapesError
+        from .query import QueryError, QueryLimitError
+        from .worker import LimitReached
+
+        logging.getLogger("rdflib").setLevel(logging.ERROR)
         args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
         if not getattr(args, "handler", None):
             make_parser().print_help(sys.stderr)
             return EXIT_USAGE
+        _check_args(args)
+        _apply_global_options(args)
         return args.handler(args)
     except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
-    except (UsageError, InputError, QueryError, ShapesError, ValueError) as error:
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to say
+        _quiet_stdout()
+        return EXIT_OK
+    except (QueryLimitError, LimitReached, MemoryError) as error:
+        _err(f"error: {error or 'out of memory'}")
+        return EXIT_LIMIT
+    except (UsageError, InputError, QueryError, ShapesError) as error:
         _err(f"error: {error}")
         return EXIT_USAGE
     except OSError as error:  # a file that cannot be written or read
-        where = f"{error.filename}: " if getattr(error, "filename", None) else ""
-        _err(f"error: {where}{error.strerror or error}")
+        _err(f"error: {_describe_os_error(error)}")
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
-    except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to say
-        sys.stdout = open(os.devnull, "w")
-        return EXIT_OK
+    except Exception as error:  # a bug: say so in one line
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _err(f"internal error: {type(error).__name__}: {error}".splitlines()[0][:500])
+        if not debug:
+            _err("this is a bug in coprod-kg; run again with --debug for the traceback")
+        return EXIT_INTERNAL
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def run() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except KeyboardInterrupt:  # between main() returning and the exit
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_OK
+    sys.exit(code)

@@ -82,13 +82,21 @@ class Project:
         return digest.hexdigest()[:20]
 
 
-def find_project(start: Path | None = None) -> Project:
+def find_project(start: Path | None = None, strict: bool = False) -> Project:
     """Return the project at or above ``start`` (default: the working directory).
 
-    Falls back to the checkout this package was installed from. Raises InputError if neither
-    holds ``ontology/coprod.ttl``.
+    Falls back to the checkout this package was installed from, unless ``strict`` (a folder the
+    user named with --project), where ``start`` itself must be the project. Raises InputError if
+    no project is found.
     """
-    here = (start or Path.cwd()).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    if strict:
+        if (here / "ontology" / "coprod.ttl").is_file():
+            return Project(here)
+        if not here.is_dir():
+            raise InputError(here, "--project names no folder")
+        raise InputError(here, "--project names no coprod-kg project (it has no "
+                         "ontology/coprod.ttl)")
     for candidate in [here, *here.parents]:
         if (candidate / "ontology" / "coprod.ttl").is_file():
             return Project(candidate)

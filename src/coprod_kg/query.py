@@ -9,7 +9,7 @@ pyoxigraph by default; the rdflib engine exists so tests can show both give the 
 from __future__ import annotations
 
 import re
-import threading
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -141,26 +141,165 @@ def find_query(folder: Path, name_or_path: str) -> Query:
 
 # ---------------------------------------------------------------- safety
 
-_STRIP = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*', re.S)
-# A keyword stands alone: not part of a prefixed name (a-z, digits, "-", ".", ":"), a variable
-# or a longer word.
-_FORBIDDEN = re.compile(r"(?<![\w:?$.\-])(SERVICE|LOAD|INSERT|DELETE|CLEAR|DROP|CREATE|COPY|MOVE|ADD)"
-                        r"(?![\w:\-])", re.I)
+# Bumped whenever the rules below change, so that no verdict cached under old rules is trusted.
+CHECKER_VERSION = "2"
+FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
+         "DescribeQuery": "DESCRIBE"}
+_LOCAL_ONLY = ("coprod-kg answers from the local graph only, never reaches the network and "
+               "never changes the graph")
 
 
-def refuse_unsafe(query: Query) -> None:
-    """Refuse SERVICE (which would reach the network) and SPARQL Update keywords.
+class UnsafeQuery(QueryError):
+    """A query that would reach the network, read a remote graph or change the graph."""
 
-    String literals, IRIs and comments are blanked first so a keyword inside them is harmless.
-    Raises QueryError.
+
+def _syntax_message(where: str, error, text: str) -> QueryError:
+    line, column = getattr(error, "lineno", None), getattr(error, "col", None)
+    message = getattr(error, "msg", None) or str(error)
+    end = len(text.rstrip())
+    if getattr(error, "loc", 0) >= end:  # point at the last character, not past the end
+        before = text[:end]
+        line, column = before.count("\n") + 1, end - (before.rfind("\n") + 1)
+        message = f"the query ends before it is complete ({message})"
+    location = f":{line}:{column}" if line else ""
+    return QueryError(f"{where}{location}: SPARQL syntax error: {message}")
+
+
+def _nodes(tree):
+    """Every node of a parsed query or its algebra, walked without recursion."""
+    from pyparsing import ParseResults
+
+    stack, seen = [tree], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):  # rdflib's CompValue is a dict with a name
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, set, frozenset, ParseResults)):
+            stack.extend(node)
+
+
+def inspect_text(text: str, where: str = "query", prefixes: dict | None = None,
+                 allowed_graphs: frozenset = frozenset()) -> str:
+    """Parse a SPARQL text as the engines will, and return its form (SELECT, ASK, ...).
+
+    The parser is rdflib's, which expands ``\\u`` escapes before it reads the keywords, so no
+    spelling of a keyword escapes the check. Raises UnsafeQuery for SERVICE (anywhere: in a
+    sub-query, under EXISTS, inside OPTIONAL), for FROM or FROM NAMED of a graph outside
+    ``allowed_graphs``, and for every update (LOAD, INSERT, DELETE, ...). Raises QueryError for a
+    syntax error, with the line and column.
     """
-    code = _STRIP.sub(" ", query.text)
-    match = _FORBIDDEN.search(code)
-    if match:
-        raise QueryError(f"{query.path}: {match.group(1).upper()} is not allowed: coprod-kg "
-                         "answers from the local graph only and never changes it")
+    import rdflib.plugins.sparql as sparql
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    sparql.SPARQL_LOAD_GRAPHS = False
+    try:
+        parsed = parseQuery(text)
+    except ParseException as error:
+        try:
+            parseUpdate(text)
+        except Exception:
+            raise _syntax_message(where, error, text) from None
+        raise UnsafeQuery(f"{where}: SPARQL Update (LOAD, INSERT, DELETE, CLEAR, ...) is not "
+                          f"allowed: {_LOCAL_ONLY}") from None
+    except RecursionError:
+        raise QueryError(f"{where}: the query is nested too deeply to be checked") from None
+    for node in _nodes(parsed):
+        name = getattr(node, "name", "")
+        if name == "ServiceGraphPattern":
+            raise UnsafeQuery(f"{where}: SERVICE is not allowed: {_LOCAL_ONLY}")
+        if name == "DatasetClause":
+            named = dict.get(node, "named")  # CompValue.get answers its key when it is missing
+            graph = named if named is not None else dict.get(node, "default")
+            if str(graph) not in allowed_graphs:
+                clause = "FROM NAMED" if named is not None else "FROM"
+                raise UnsafeQuery(f"{where}: {clause} <{graph}> is not allowed: {_LOCAL_ONLY}; "
+                                  "the query runs on the project's graph as it is")
+    try:
+        algebra = translateQuery(parsed, initNs={**PREFIXES, **(prefixes or {})}).algebra
+    except RecursionError:
+        raise QueryError(f"{where}: the query is nested too deeply to be checked") from None
+    except Exception as error:  # rdflib's translation raises bare Exceptions (e.g. a prefix)
+        raise QueryError(f"{where}: SPARQL error: {error}") from None
+    for node in _nodes(algebra):  # the same refusal on the algebra, in case parsing hid it
+        if getattr(node, "name", "") == "ServiceGraphPattern":
+            raise UnsafeQuery(f"{where}: SERVICE is not allowed: {_LOCAL_ONLY}")
+    return FORMS.get(algebra.name, algebra.name)
+
+
+def _verdict_key(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{CHECKER_VERSION}\0{text}".encode("utf-8", "surrogatepass")
+                          ).hexdigest()
+
+
+_SETTINGS: dict = {"verdicts": None}
+_VERDICTS: dict[str, str] = {}
+
+
+def remember_verdicts(folder: Path | None) -> None:
+    """Keep the verdicts of refuse_unsafe in ``folder`` (keyed by a hash of the query text), so a
+    warm query need not import rdflib's parser. None keeps them in memory only."""
+    _SETTINGS["verdicts"] = folder
+
+
+def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
+    """Refuse a query that is unsafe, and return its form (SELECT, ASK, CONSTRUCT, DESCRIBE).
+
+    The parse runs in a worker (a hostile query must not hang the caller); a verdict "safe" is
+    remembered for the exact text. Raises UnsafeQuery, QueryError or QueryLimitError.
+    """
+    from . import worker
+
+    key = _verdict_key(query.text)
+    folder = _SETTINGS["verdicts"]
+    if key in _VERDICTS:
+        return _VERDICTS[key]
+    if folder is not None:
+        try:
+            form = (Path(folder) / key).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            form = ""
+        if form in FORMS.values():
+            _VERDICTS[key] = form
+            return form
+    if "rdflib" in sys.modules:  # already paid for: let every worker inherit the parser
+        import rdflib.plugins.sparql.parser  # noqa: F401
+    try:
+        form = worker.call(inspect_text, query.text, str(query.path), timeout=timeout,
+                           no_new_files=False)
+    except worker.LimitReached as error:
+        raise QueryLimitError(f"{query.path}: checking the query: {error}") from None
+    _VERDICTS[key] = form
+    if folder is not None:
+        from .atomic import write_atomic
+
+        try:
+            write_atomic(Path(folder) / key, form + "\n")
+        except OSError:
+            pass  # a read-only cache only costs the next run a parse
+    return form
+
+
+def no_service(ctx, part):
+    """rdflib custom evaluation that refuses SERVICE at run time (a second line of defence)."""
+    if part.name == "ServiceGraphPattern":
+        raise UnsafeQuery(f"SERVICE is not allowed: {_LOCAL_ONLY}")
+    raise NotImplementedError()
+
+
+def guard_rdflib() -> None:
+    """Make rdflib's SPARQL engine refuse SERVICE and never load a graph named in FROM."""
+    import rdflib.plugins.sparql as sparql
+
+    sparql.SPARQL_LOAD_GRAPHS = False
+    sparql.CUSTOM_EVALS["coprod-kg-no-service"] = no_service
 
 
 # ---------------------------------------------------------------- parameters
@@ -176,9 +315,15 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _choices(store: ox.Store, cls: str, space: str) -> list[str]:
-    found = store.query(f"SELECT ?x WHERE {{ ?x a <{cls}> }}")
-    return sorted(s["x"].value[len(space):] for s in found if s["x"].value.startswith(space))
+def _choices(source, cls: str, space: str) -> list[str]:
+    """The slugs of the instances of ``cls`` in a pyoxigraph store or an rdflib graph."""
+    if isinstance(source, ox.Store):
+        found = [s["x"].value for s in source.query(f"SELECT ?x WHERE {{ ?x a <{cls}> }}")]
+    else:
+        from rdflib import RDF, URIRef
+
+        found = [str(x) for x in source.subjects(RDF.type, URIRef(cls))]
+    return sorted({x[len(space):] for x in found if x.startswith(space)})
 
 
 def _slug(raw: str, space: str) -> str:
@@ -186,10 +331,15 @@ def _slug(raw: str, space: str) -> str:
     return raw[len(space):] if raw.startswith(space) else raw.split(":", 1)[-1]
 
 
-def bind_params(query: Query, store: ox.Store, values: dict[str, str]) -> dict:
-    """Check the given values against the header's parameters and make RDF terms of them.
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
-    Raises QueryError for an unknown or missing parameter, or a value that names nothing.
+
+def bind_params(query: Query, store, values: dict[str, str]) -> dict:
+    """Check the given values against the header's parameters and make pyoxigraph terms of them.
+
+    ``store`` is a pyoxigraph store or an rdflib graph (for the rdflib engine); both give the
+    same terms. Raises QueryError for an unknown or missing parameter, or a value that names
+    nothing.
     """
     known = {param.name: param for param in query.params}
     unknown = sorted(set(values) - set(known))
@@ -206,9 +356,11 @@ def bind_params(query: Query, store: ox.Store, values: dict[str, str]) -> dict:
         if param.kind == "text":
             term = ox.Literal(raw)
         elif param.kind == "integer":
-            if not re.fullmatch(r"-?\d+", raw.strip()):
-                raise QueryError(f"--param {param.name} must be a whole number, not {raw!r}")
-            term = ox.Literal(raw.strip(), datatype=ox.NamedNode(PREFIXES["xsd"] + "integer"))
+            digits = raw.strip(" ")
+            if not _INTEGER.fullmatch(digits):  # ASCII digits only: "٣" is not a number here
+                raise QueryError(f"--param {param.name} must be a whole number written with the "
+                                 f"digits 0-9, not {raw!r}")
+            term = ox.Literal(str(int(digits)), datatype=ox.NamedNode(PREFIXES["xsd"] + "integer"))
         else:
             choices = _choices(store, cls, space)
             slug = _slug(raw, space)
@@ -222,6 +374,41 @@ def bind_params(query: Query, store: ox.Store, values: dict[str, str]) -> dict:
 
 # ---------------------------------------------------------------- running
 
+DEFAULT_MAX_ROWS = 100_000
+_LIMITS: dict = {"max_rows": DEFAULT_MAX_ROWS, "memory_mb": None}
+_ADVICE = {"TimeLimitReached": "narrow the query or raise --timeout",
+           "MemoryLimitReached": "narrow the query or raise --max-memory",
+           "RowLimitReached": "add a LIMIT or raise --max-rows"}
+
+
+class QueryLimitError(QueryError):
+    """A query stopped by its time, memory or row limit (CLI exit code 3)."""
+
+
+def set_limits(max_rows: int | None = None, memory_mb: int | None = None) -> None:
+    """Change the row cap and the memory limit of every later query (the CLI's global options)."""
+    if max_rows is not None:
+        _LIMITS["max_rows"] = max_rows
+    if memory_mb is not None:
+        _LIMITS["memory_mb"] = memory_mb
+
+
+def check_timeout(timeout) -> float | None:
+    """A timeout in seconds as the worker takes it: None for no limit. Raises QueryError."""
+    import math
+
+    if timeout is None:
+        return None
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        raise QueryError(f"a timeout is a number of seconds, not {timeout!r}") from None
+    if math.isnan(seconds) or seconds <= 0:
+        raise QueryError(f"a timeout must be more than 0 seconds, not {timeout!r} "
+                         "(use inf for no limit)")
+    return None if math.isinf(seconds) else seconds
+
+
 def _value(term):
     """A pyoxigraph term as a plain Python value."""
     if term is None:
@@ -229,7 +416,7 @@ def _value(term):
     if isinstance(term, ox.Literal):
         datatype = term.datatype.value
         if datatype.endswith(("#integer", "#int", "#long", "#nonNegativeInteger",
-                              "#positiveInteger", "#gYear")) and re.fullmatch(r"-?\d+", term.value):
+                              "#positiveInteger", "#gYear")) and _INTEGER.fullmatch(term.value):
             return int(term.value)
         if datatype.endswith("#decimal"):
             return Decimal(term.value)
@@ -251,67 +438,118 @@ def _syntax_error(query: Query, error: SyntaxError) -> QueryError:
     return QueryError(f"{query.path}{where}: SPARQL syntax error: {message}")
 
 
-def run(query: Query, store: ox.Store, params: dict[str, str] | None = None,
-        timeout: float = DEFAULT_TIMEOUT) -> Result:
-    """Run a SELECT query on a pyoxigraph store with its parameters bound.
+TRIPLE_COLUMNS = ["subject", "predicate", "object"]
 
-    Raises QueryError for unsafe text, bad parameters, a syntax error, a non-SELECT query or a
-    timeout.
+
+def _capped(rows, max_rows: int) -> list:
+    from .worker import RowLimitReached
+
+    kept = []
+    for row in rows:
+        if len(kept) >= max_rows:
+            raise RowLimitReached(max_rows)
+        kept.append(row)
+    return kept
+
+
+def _oxigraph_answer(store: ox.Store, query: Query, substitutions: dict, max_rows: int):
+    """Run in the worker: the columns and rows of a query, as plain values."""
+    try:
+        solutions = store.query(query.text, prefixes=PREFIXES, substitutions=substitutions)
+    except SyntaxError as error:
+        raise _syntax_error(query, error) from None
+    except (OSError, RuntimeError, ValueError, TypeError) as error:
+        raise QueryError(f"{query.path}: {error}") from None
+    if isinstance(solutions, ox.QueryBoolean):
+        return ["answer"], [{"answer": bool(solutions)}]
+    try:
+        if isinstance(solutions, ox.QuerySolutions):
+            columns = [variable.value for variable in solutions.variables]
+            rows = _capped(({name: _value(s[name]) for name in columns} for s in solutions),
+                           max_rows)
+            return columns, rows
+        rows = _capped(({"subject": _value(t.subject), "predicate": _value(t.predicate),
+                         "object": _value(t.object)} for t in solutions), max_rows)
+        return TRIPLE_COLUMNS, rows
+    except (OSError, RuntimeError, ValueError, TypeError) as error:
+        raise QueryError(f"{query.path}: {error}") from None
+
+
+def _work(query: Query, answer, timeout: float | None, *args) -> Result:
+    from . import worker
+
+    try:
+        columns, rows = worker.call(answer, *args, timeout=timeout,
+                                    memory_mb=_LIMITS["memory_mb"] or worker.DEFAULT_MEMORY_MB)
+    except worker.LimitReached as error:
+        raise QueryLimitError(f"{query.path}: {error}; {_ADVICE[type(error).__name__]}") from None
+    return Result(query, columns, rows)
+
+
+def _refuse_describe(query: Query, form: str) -> None:
+    if form == "DESCRIBE":
+        # The engines describe a node differently; a CONSTRUCT says exactly what is wanted.
+        raise QueryError(f"{query.path}: DESCRIBE is not supported: write a CONSTRUCT that says "
+                         "which triples you want")
+
+
+def run(query: Query, store: ox.Store, params: dict[str, str] | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT) -> Result:
+    """Run a query on a pyoxigraph store with its parameters bound, in a worker that is killed
+    at the timeout.
+
+    SELECT gives its variables as columns, ASK one row with ``answer``, CONSTRUCT one row per
+    triple. Raises UnsafeQuery, QueryError for bad parameters or a syntax error, and
+    QueryLimitError for the timeout, the memory limit or the row cap.
     """
-    refuse_unsafe(query)
+    timeout = check_timeout(timeout)
+    form = refuse_unsafe(query, timeout=timeout)
+    _refuse_describe(query, form)
     bindings = bind_params(query, store, params or {})
     substitutions = {ox.Variable(name): term for name, term in bindings.items()}
-    outcome: dict = {}
-
-    def work():
-        try:
-            solutions = store.query(query.text, prefixes=PREFIXES, substitutions=substitutions)
-            if not isinstance(solutions, ox.QuerySolutions):
-                raise QueryError(f"{query.path}: only SELECT queries can be run here")
-            columns = [variable.value for variable in solutions.variables]
-            rows = [{name: _value(solution[name]) for name in columns} for solution in solutions]
-            outcome["result"] = Result(query, columns, rows)
-        except SyntaxError as error:
-            outcome["error"] = _syntax_error(query, error)
-        except QueryError as error:
-            outcome["error"] = error
-        except (OSError, RuntimeError, ValueError, TypeError) as error:
-            outcome["error"] = QueryError(f"{query.path}: {error}")
-
-    worker = threading.Thread(target=work, name=f"query-{query.name}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise QueryError(f"{query.path}: stopped after {timeout:g} s without an answer; "
-                         "narrow the query or raise --timeout")
-    if "error" in outcome:
-        raise outcome["error"]
-    if "result" not in outcome:
-        raise QueryError(f"{query.path}: the query engine stopped without an answer")
-    return outcome["result"]
+    return _work(query, _oxigraph_answer, timeout, store, query, substitutions,
+                 _LIMITS["max_rows"])
 
 
-def run_rdflib(query: Query, graph, params: dict[str, str] | None = None) -> Result:
-    """Run a query with rdflib's engine (used to cross-check pyoxigraph)."""
-    import rdflib.plugins.sparql as sparql
-    from rdflib import Literal, URIRef
+def _rdflib_answer(graph, query: Query, bindings: dict, max_rows: int):
+    """Run in the worker: rdflib's answer, as the same plain values as pyoxigraph's."""
     from rdflib.plugins.sparql import prepareQuery
 
     from .load import to_pyoxigraph
 
-    sparql.SPARQL_LOAD_GRAPHS = False
-    refuse_unsafe(query)
-    values = params or {}
-    bindings = {}
-    for param in query.params:
-        space = PARAM_KINDS[param.kind][1]
-        raw = values[param.name]
-        bindings[param.name] = URIRef(space + _slug(raw, space)) if space else Literal(raw)
-    answer = graph.query(prepareQuery(query.text, initNs=PREFIXES), initBindings=bindings)
+    def plain(term):
+        return None if term is None else _value(to_pyoxigraph(term))
+
+    try:
+        answer = graph.query(prepareQuery(query.text, initNs=PREFIXES), initBindings=bindings)
+    except QueryError:
+        raise
+    except Exception as error:  # rdflib raises bare Exceptions for many query errors
+        raise QueryError(f"{query.path}: {error}") from None
+    if answer.type == "ASK":
+        return ["answer"], [{"answer": bool(answer.askAnswer)}]
+    if answer.type in ("CONSTRUCT", "DESCRIBE"):
+        rows = _capped(({"subject": plain(s), "predicate": plain(p), "object": plain(o)}
+                        for s, p, o in answer.graph), max_rows)
+        return TRIPLE_COLUMNS, rows
     columns = [str(v) for v in answer.vars]
-    rows = [{name: None if row[name] is None else _value(to_pyoxigraph(row[name]))
-             for name in columns} for row in answer]
-    return Result(query, columns, rows)
+    rows = _capped(({name: plain(row[name]) for name in columns} for row in answer), max_rows)
+    return columns, rows
+
+
+def run_rdflib(query: Query, graph, params: dict[str, str] | None = None,
+               timeout: float | None = DEFAULT_TIMEOUT) -> Result:
+    """Run a query with rdflib's engine, with the same checks, limits, terms and messages as
+    :func:`run` (used to cross-check pyoxigraph)."""
+    from .load import to_rdflib
+
+    timeout = check_timeout(timeout)
+    form = refuse_unsafe(query, timeout=timeout)
+    _refuse_describe(query, form)
+    guard_rdflib()
+    bindings = {name: to_rdflib(term)
+                for name, term in bind_params(query, graph, params or {}).items()}
+    return _work(query, _rdflib_answer, timeout, graph, query, bindings, _LIMITS["max_rows"])
 
 
 @dataclass

@@ -1,0 +1,186 @@
+"""Queries run in a worker that is killed at its limits: time, memory, rows; both engines alike."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from coprod_kg import worker
+from coprod_kg.query import (QueryError, QueryLimitError, UnsafeQuery, parse_query_file, run,
+                             run_rdflib, set_limits)
+
+from conftest import CASES, ROOT
+
+CLI = [sys.executable, "-m", "coprod_kg"]
+
+
+def children() -> list[int]:
+    """The live (or unreaped) child processes of this test process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid():
+                found.append(int(entry.name))
+    return found
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc")
+needs_fork = pytest.mark.skipif(not worker.CAN_FORK, reason="needs fork")
+
+
+@needs_fork
+@needs_proc
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_runaway_query_is_killed_at_its_timeout(engine, store, closure):
+    query = parse_query_file(CASES / "runaway.rq")
+    before = set(children())
+    started = time.monotonic()
+    with pytest.raises(QueryLimitError, match="stopped after 1 s"):
+        if engine == "rdflib":
+            run_rdflib(query, closure.graph, timeout=1)
+        else:
+            run(query, store, timeout=1)
+    assert time.monotonic() - started < 2.0
+    assert set(children()) - before == set(), "the worker outlived its timeout"
+
+
+@needs_fork
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_the_cli_returns_within_a_second_of_the_timeout(engine):
+    started = time.monotonic()
+    done = subprocess.run([*CLI, "query", str(CASES / "runaway.rq"), "--timeout", "1",
+                           "--engine", engine], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 3, done.stderr
+    assert "stopped after 1 s" in done.stderr and "Traceback" not in done.stderr
+    if engine == "oxigraph":  # rdflib spends its first seconds reading the closure
+        assert elapsed < 2.0
+
+
+@needs_fork
+def test_memory_is_bounded(store):
+    set_limits(memory_mb=300)
+    try:
+        with pytest.raises(QueryLimitError, match="memory limit reached"):
+            run(parse_query_file(CASES / "cartesian-order.rq"), store, timeout=60)
+    finally:
+        set_limits(memory_mb=worker.DEFAULT_MEMORY_MB)
+
+
+def test_the_row_cap_stops_a_large_answer(store, closure, tmp_path):
+    path = tmp_path / "all.rq"
+    path.write_text("SELECT * WHERE { ?s ?p ?o }\n")
+    set_limits(max_rows=50)
+    try:
+        for answer in (lambda q: run(q, store), lambda q: run_rdflib(q, closure.graph)):
+            with pytest.raises(QueryLimitError, match="more than 50 rows"):
+                answer(parse_query_file(path))
+    finally:
+        set_limits(max_rows=100_000)
+
+
+def test_limits_exit_3_at_the_cli(store, capsys):
+    from coprod_kg.cli import main
+
+    assert main(["--max-rows", "3", "query", "principle-prevalence"]) == 3
+    assert "row cap reached" in capsys.readouterr().err
+    set_limits(max_rows=100_000)
+
+
+@pytest.mark.parametrize("value,expected", [("inf", 0), ("1e12", 0), ("-1", 2), ("0", 2),
+                                            ("nan", 2), ("soon", 2)])
+def test_timeouts_that_are_not_a_positive_number(store, capsys, value, expected):
+    from coprod_kg.cli import main
+
+    assert main(["query", "principle-prevalence", "--timeout", value]) == expected
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "stopped after" not in err
+
+
+# ---------------------------------------------------------------- both engines alike
+
+def answer(engine, query, store, closure, params=None):
+    if engine == "rdflib":
+        return run_rdflib(query, closure.graph, params)
+    return run(query, store, params)
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_ask_gives_one_row(engine, store, closure):
+    result = answer(engine, parse_query_file(CASES / "ask.rq"), store, closure)
+    assert result.columns == ["answer"] and result.rows == [{"answer": True}]
+
+
+def test_construct_gives_the_same_triples_on_both_engines(store, closure):
+    query = parse_query_file(CASES / "construct.rq")
+    fast, slow = (answer(e, query, store, closure) for e in ("oxigraph", "rdflib"))
+    assert fast.columns == slow.columns == ["subject", "predicate", "object"]
+    key = sorted(tuple(r.values()) for r in fast.rows)
+    assert key == sorted(tuple(r.values()) for r in slow.rows)
+    assert len(key) == 6  # the report's six principles (Table 1)
+
+
+@pytest.mark.parametrize("case", ["describe.rq", "from-named.rq", "malformed.rq",
+                                  "bad-syntax.rq", "service.rq"])
+def test_both_engines_refuse_with_the_same_message(case, store, closure):
+    query = parse_query_file(CASES / case)
+    messages = []
+    for engine in ("oxigraph", "rdflib"):
+        with pytest.raises(QueryError) as caught:
+            answer(engine, query, store, closure)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert query.header["expect"] in messages[0]
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_both_engines_exit_2_with_the_same_message_at_the_cli(engine, store, capsys):
+    from coprod_kg.cli import main
+
+    for case in ("describe.rq", "from-named.rq", "malformed.rq"):
+        assert main(["query", str(CASES / case), "--engine", engine]) == 2
+        err = capsys.readouterr().err
+        assert parse_query_file(CASES / case).header["expect"] in err
+        assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_an_integer_parameter_is_an_xsd_integer(engine, store, closure):
+    result = answer(engine, parse_query_file(CASES / "integer-param.rq"), store, closure,
+                    {"n": "+41"})
+    assert result.rows == [{"n": 41, "type": "http://www.w3.org/2001/XMLSchema#integer",
+                            "next": 42}]
+
+
+@pytest.mark.parametrize("digits", ["٣", "１２", "4²", "1_000", "0x10", ""])
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_an_integer_parameter_takes_ascii_digits_only(engine, digits, store, closure):
+    with pytest.raises(QueryError, match="digits 0-9"):
+        answer(engine, parse_query_file(CASES / "integer-param.rq"), store, closure,
+               {"n": digits})
+
+
+def test_an_unsafe_query_is_refused_by_type(store):
+    with pytest.raises(UnsafeQuery):
+        run(parse_query_file(CASES / "service.rq"), store)
+
+
+def test_worker_errors_come_back_as_they_were_raised():
+    if not worker.CAN_FORK:
+        pytest.skip("needs fork")
+
+    def fails():
+        raise QueryError("a message")
+    with pytest.raises(QueryError, match="^a message$"):
+        worker.call(fails, timeout=10)
+    assert worker.call(lambda: {"rows": [1, 2]}, timeout=10) == {"rows": [1, 2]}
