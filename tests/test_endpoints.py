@@ -23,8 +23,8 @@ import pyoxigraph as ox
 import pytest
 
 from coprod_kg.cli import main
-from coprod_kg.engines import ASSERTED_GRAPH, Endpoint, EndpointError, with_values
-from coprod_kg.query import discover, parameter_sets, run
+from coprod_kg.engines import ASSERTED_GRAPH, Endpoint, EndpointError, run, with_values
+from coprod_kg.query import discover, parameter_sets
 
 from conftest import ROOT
 from servers import (as_multiset, assert_same_answer, order_keys, oxigraph_server, stop,

@@ -49,7 +49,8 @@ def count_instances(store) -> dict[str, int]:
 
 def answer_all(project: Project, store) -> list[Answer]:
     """Run every report question; parameterised ones once per possible value."""
-    from .query import discover, parameter_sets, run
+    from .engines import run
+    from .query import discover, parameter_sets
 
     answers = []
     for query in discover(project.queries_dir):
@@ -113,7 +114,7 @@ def build(project: Project, echo: Callable[[str], None] = print,
     """
     from .cache import open_store, write_closure
     from .load import load_project
-    from .query import run_checks
+    from .engines import run_checks
     from .reason import reason
     from .tables import render
     from .validate import load_shapes, validate

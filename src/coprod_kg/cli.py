@@ -127,7 +127,7 @@ def _endpoint(args):
 
 
 def cmd_check(args) -> int:
-    from .query import run_checks
+    from .engines import run_checks
     from .tables import render
 
     project = _project(args)
@@ -153,7 +153,7 @@ def cmd_queries(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from .query import find_query, parse_assignments, run, run_rdflib
+    from .query import find_query, parse_assignments, run_rdflib
     from .tables import render
 
     project = _project(args)
@@ -164,6 +164,8 @@ def cmd_query(args) -> int:
     if args.engine == "rdflib":  # the same checks, limits and messages as the default engine
         result = run_rdflib(query, _rdflib_closure(project), params, timeout=args.timeout)
     else:
+        from .engines import run
+
         result = run(query, _store(args), params, timeout=args.timeout)
     _out(render(result, args.format))
     return EXIT_OK

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pyoxigraph as ox
 
+from . import query as questions
 from .namespace import BASE
 from .query import QueryError
 
@@ -160,6 +161,13 @@ class Endpoint:
             raise EndpointError(f"{self.url}: answered with unexpected content type {kind!r}")
         return [quad.triple for quad in ox.parse(body, format=rdf)]
 
+    def subjects(self, predicate, obj) -> list[str]:
+        """The IRIs of the subjects of ``?s predicate obj`` (the look-up ``query.bind_params``
+        makes for parameter choices on anything that is not an embedded store)."""
+        pattern = f"{ox.NamedNode(str(predicate))} {ox.NamedNode(str(obj))}"  # N-Triples terms
+        found = self.query(f"SELECT DISTINCT ?s WHERE {{ ?s {pattern} }}")
+        return [s["s"].value for s in found if isinstance(s["s"], ox.NamedNode)]
+
 
 class GraphStore:
     """A SPARQL 1.1 Graph Store Protocol service (e.g. Oxigraph's /store, Virtuoso's
@@ -199,3 +207,41 @@ def publish(store: GraphStore, asserted: bytes, inferred: bytes) -> list[Publish
         store.put(graph, body)
         done.append(Published(graph, sum(1 for line in body.splitlines() if line.strip())))
     return done
+
+
+# ---------------------------------------------------------------- running on either engine
+
+def run(query: "questions.Query", engine, params: dict[str, str] | None = None,
+        timeout: float | None = questions.DEFAULT_TIMEOUT) -> "questions.Result":
+    """Answer a query on either engine with the same checks, limits and messages.
+
+    The embedded store goes through ``query.run``. An endpoint is asked from the same kind of
+    killable worker, but one allowed to open its socket (the embedded engine's worker may open
+    no file at all). Raises what ``query.run`` raises, and EndpointError.
+    """
+    if not isinstance(engine, Endpoint):
+        return questions.run(query, engine, params, timeout=timeout)
+    from . import worker
+
+    timeout = questions.check_timeout(timeout)
+    form = questions.refuse_unsafe(query, timeout=timeout)
+    questions._refuse_describe(query, form)
+    bindings = questions.bind_params(query, engine, params or {})
+    substitutions = {ox.Variable(name): term for name, term in bindings.items()}
+    if timeout:
+        engine.http.timeout = timeout
+    try:
+        columns, rows = worker.call(
+            questions._oxigraph_answer, engine, query, substitutions,
+            questions._LIMITS["max_rows"], timeout=timeout, no_new_files=False,
+            memory_mb=questions._LIMITS["memory_mb"] or worker.DEFAULT_MEMORY_MB)
+    except worker.LimitReached as error:
+        advice = questions._ADVICE[type(error).__name__]
+        raise questions.QueryLimitError(f"{query.path}: {error}; {advice}") from None
+    return questions.Result(query, columns, rows)
+
+
+def run_checks(engine, folder) -> list:
+    """Every check of ``folder`` on either engine; each passes iff it returns no rows."""
+    return [questions.CheckOutcome(check, run(check, engine))
+            for check in questions.discover(folder)]

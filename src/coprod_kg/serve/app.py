@@ -1,16 +1,16 @@
 """The read-only web server: the SPARQL 1.1 Protocol, the report's questions as URLs, the
 explorer, and a page for every IRI of the graph.
 
-Routes call library functions (``query.find_query``, ``query.bind_params``, ``refuse_unsafe``,
-the explorer) and never the CLI. Every query from outside runs in the worker pool, so the
-timeout kills it; page lookups are bounded and run in the server's own read-only store.
+Routes call library functions (``query.find_query``, ``query.bind_params``, the explorer, and in
+the query workers ``query.refuse_unsafe`` and ``worker.call``), never the CLI. Every query runs
+in the worker pool, so the timeout kills it; page lookups are bounded and run in the server's
+own read-only store.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,10 +28,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from ..engines import _strip_mask, query_form
+from ..engines import query_form
 from ..namespace import BASE, ONTOLOGY_IRI
 from ..project import Project
-from ..query import Query, QueryError, bind_params, discover, find_query, refuse_unsafe
+from ..query import QueryError, bind_params, discover, find_query
 from ..tables import compact
 from . import describe
 from .negotiate import FORMAT_NAMES, choose
@@ -61,27 +61,14 @@ class Refused(Exception):
     """A request the server will not carry out (HTTP 400 with the reason)."""
 
 
-_FROM = re.compile(r"(?<![\w:?$])FROM(\s+NAMED)?(?![\w:])", re.I)
-
-
-def refuse(text: str, store: ox.Store, dataset: list[str]) -> None:
-    """Refuse SERVICE, LOAD, updates and a dataset (FROM, FROM NAMED, default-graph-uri,
-    named-graph-uri) naming any graph this server does not hold. Raises Refused."""
-    try:
-        refuse_unsafe(Query(Path("query"), text, {}))
-    except QueryError as error:
-        raise Refused(str(error).removeprefix("query: ")) from None
+def refuse_dataset(store: ox.Store, dataset: list[str]) -> None:
+    """Refuse a protocol dataset (default-graph-uri, named-graph-uri) naming a graph this
+    server does not hold. The query text itself (SERVICE, FROM, LOAD, updates) is checked by
+    ``query.refuse_unsafe`` in the query worker. Raises Refused."""
     local = {graph.value for graph in store.named_graphs()}
-    masked = _strip_mask(text)
-    for match in _FROM.finditer(masked):
-        rest = text[match.end():].lstrip()
-        iri = rest[1:rest.find(">")] if rest.startswith("<") else rest.split()[0] if rest else ""
-        if iri not in local:
-            raise Refused(f"FROM{' NAMED' if match.group(1) else ''} <{iri}> is not allowed: this "
-                          "server answers from its own graph only and fetches nothing")
     for iri in dataset:
         if iri not in local:
-            raise Refused(f"graph <{iri}> is not held here: this server answers from its own "
+            raise Refused(f"graph <{iri}> is not allowed: this server answers from its own "
                           "graph only and fetches nothing")
 
 
@@ -164,7 +151,7 @@ def create_app(settings: Settings) -> Starlette:
         if text is None:
             return templates.TemplateResponse(request, "sparql.html", {"title": "SPARQL"})
         try:
-            refuse(text, state["store"], dataset)
+            refuse_dataset(state["store"], dataset)
         except Refused as error:
             return problem(request, 400, str(error))
         return await answer(request, text, {}, "SPARQL answer")
@@ -181,7 +168,6 @@ def create_app(settings: Settings) -> Starlette:
             found = find_query(settings.project.queries_dir, name) if "/" not in name else None
             if found is None or found.path.parent != settings.project.queries_dir:
                 raise QueryError(f"unknown query {name!r}")
-            refuse_unsafe(found)
             bindings = await run_in_threadpool(bind_params, found, state["store"], values)
         except QueryError as error:
             status = 404 if str(error).startswith("unknown query") else 400

@@ -1,10 +1,13 @@
-"""Answer SPARQL in worker processes, each killed and replaced when a query passes its timeout.
+"""Answer SPARQL in worker processes, each query in a forked child killed at its timeout.
 
-A thread cannot be stopped; a process can. Each worker opens the same read-only on-disk store,
-waits for a job, runs it with a memory limit, caps its rows and sends back the serialised
-answer. The server hands a job to an idle worker and waits at most the timeout; past it, the
-worker is killed (its memory freed at once) and a fresh one started, so a runaway query never
-holds a worker and never slows the others.
+A thread cannot be stopped; a process can. The server starts a few long-lived workers (spawned,
+so each is a fresh single-threaded process; forking the threaded server itself could copy a
+held lock). Each worker opens the same read-only on-disk store and answers one job at a time
+through ``worker.call``: the query runs in a child forked from the worker, with the project's
+limits (killed at the timeout, memory capped beyond what is loaded, no new file or socket), its
+rows capped, and the serialised answer sent back. So a runaway query is killed at the timeout,
+its memory freed at once, and the worker is free for the next job. Should a worker itself stop
+answering, the server kills it and starts another.
 """
 
 from __future__ import annotations
@@ -124,13 +127,26 @@ def _over_cap(row_cap: int) -> Answer:
                                "add LIMIT (and OFFSET to page) or narrow the query")
 
 
-def _worker_main(conn, store_path: str, row_cap: int, memory_mb: int) -> None:
-    if memory_mb:
-        import resource
+def _refusal(job: Job, timeout: float) -> Answer | None:
+    """The 400 (or 503) answer to a query the project's safety check refuses, else None."""
+    from pathlib import Path
 
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from ..query import Query, QueryError, QueryLimitError, refuse_unsafe
+
+    try:
+        refuse_unsafe(Query(Path("query"), job.text, {}), timeout=timeout)
+    except QueryLimitError as error:
+        return Answer(503, message=str(error).removeprefix("query: "))
+    except QueryError as error:  # SERVICE, FROM, updates, syntax errors
+        return Answer(400, message=str(error).removeprefix("query: "))
+    return None
+
+
+def _worker_main(conn, store_path: str, row_cap: int, memory_mb: int, timeout: float) -> None:
     import pyoxigraph as ox
+    import rdflib.plugins.sparql.parser  # noqa: F401  (imported once; every check forks from here)
+
+    from .. import worker
 
     store = ox.Store.read_only(store_path)
     conn.send("ready")
@@ -139,7 +155,22 @@ def _worker_main(conn, store_path: str, row_cap: int, memory_mb: int) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(execute(store, job, row_cap))
+        refused = _refusal(job, timeout)
+        if refused is not None:
+            conn.send(refused)
+            continue
+        try:
+            answer = worker.call(execute, store, job, row_cap, timeout=timeout,
+                                 memory_mb=memory_mb)
+        except worker.TimeLimitReached:
+            answer = Answer(503, message=f"stopped after {timeout:g} s without an answer (the "
+                                         "server's query timeout); narrow the query")
+        except worker.MemoryLimitReached:
+            answer = Answer(503, message=f"the query needed more than {memory_mb} MB, the "
+                                         "server's memory limit; narrow the query")
+        except worker.WorkerCrashed as error:
+            answer = Answer(500, message=f"the query stopped its worker: {error}")
+        conn.send(answer)
 
 
 # ---------------------------------------------------------------- in the server
@@ -147,8 +178,8 @@ def _worker_main(conn, store_path: str, row_cap: int, memory_mb: int) -> None:
 class Worker:
     """One worker process and the pipe to it."""
 
-    def __init__(self, store_path: str, row_cap: int, memory_mb: int):
-        self.args = (store_path, row_cap, memory_mb)
+    def __init__(self, store_path: str, row_cap: int, memory_mb: int, timeout: float):
+        self.args = (store_path, row_cap, memory_mb, timeout)
         self.process = None
         self.conn = None
 
@@ -195,6 +226,8 @@ class Worker:
 class Pool:
     """A fixed number of workers over one store; ``run`` is safe to await concurrently."""
 
+    GRACE = 5.0  # beyond the query timeout before the server gives up on a worker itself
+
     def __init__(self, store_path: str, size: int = 2, timeout: float = 10.0,
                  row_cap: int = 10000, memory_mb: int = 2048):
         self.store_path, self.size, self.timeout = store_path, size, timeout
@@ -202,10 +235,9 @@ class Pool:
         self._idle: asyncio.Queue | None = None
         self._all: list[Worker] = []
         self._lock = threading.Lock()
-        self.killed = 0
 
     def _new(self) -> Worker:
-        worker = Worker(self.store_path, self.row_cap, self.memory_mb).start()
+        worker = Worker(self.store_path, self.row_cap, self.memory_mb, self.timeout).start()
         with self._lock:
             self._all.append(worker)
         return worker
@@ -227,16 +259,12 @@ class Pool:
 
         worker = await self._idle.get()
         try:
-            answer = await anyio.to_thread.run_sync(worker.ask, job, self.timeout)
+            answer = await anyio.to_thread.run_sync(worker.ask, job, self.timeout + self.GRACE)
         except (QueryTimeout, WorkerGone) as stop:
             self._retire(worker)
             asyncio.get_running_loop().create_task(self._replace())
-            if isinstance(stop, QueryTimeout):
-                self.killed += 1
-                return Answer(503, message=f"stopped after {self.timeout:g} s without an answer "
-                                           "(the server's query timeout); narrow the query")
-            return Answer(503, message="the query stopped its worker (most likely it needed "
-                                       "more memory than the server allows)")
+            return Answer(503, message="the query worker stopped answering and was replaced; "
+                                       "try again, or narrow the query")
         except BaseException:
             self._retire(worker)
             asyncio.get_running_loop().create_task(self._replace())
