@@ -417,3 +417,52 @@ def test_an_ask_is_answered_quickly_while_a_runaway_query_runs(uvicorn_server):
     assert ask.status_code == 200 and json.loads(ask.text)["boolean"] is True
     assert took < 1.0, f"the ASK took {took:.2f} s"
     assert outcome["response"].status_code == 503
+
+
+def test_other_commands_do_not_load_the_web_stack(store):
+    code = ("import sys; from coprod_kg.cli import main; main(['query', 'principle-prevalence']); "
+            "web = [m for m in ('starlette', 'uvicorn', 'jinja2', 'httpx', 'anyio') "
+            "if m in sys.modules]; print('WEB', web)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "WEB []" in done.stdout
+
+
+def test_a_stopped_server_leaves_no_query_running(project, store, tmp_path):
+    """SIGTERM during a runaway query: the server, its workers and the query all go."""
+    import httpx
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "coprod_kg", "--project", str(ROOT), "serve", "--port",
+             str(port), "--timeout", "60", "--workers", "1"], stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/sparql?query=ASK%7B%7D", process, 120, log)
+        pool = workers_of(process, 1)
+        thread = threading.Thread(target=lambda: _quietly(httpx.get, f"{base}/sparql",
+                                                         params={"query": CARTESIAN}, timeout=90))
+        thread.start()
+        running = set()
+        deadline = time.monotonic() + 5
+        while not running and time.monotonic() < deadline:
+            running = {c for w in pool for c in children(w) if alive(c)}
+            time.sleep(0.05)
+        assert running
+    finally:
+        stop(process)
+    thread.join(30)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(p) for p in pool | running):
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pool | running)
+
+
+def _quietly(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except Exception:
+        pass

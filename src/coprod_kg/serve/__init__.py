@@ -54,7 +54,10 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8080, *,
                             workers, memory_mb)
         echo(f"serving {project.root} at http://{host}:{port}/ (timeout {timeout:g} s, "
              f"row cap {row_cap}, {workers} query workers); Ctrl-C stops")
+        # On SIGTERM or Ctrl-C, answers in flight get 2 s; then the workers are stopped, and each
+        # kills the query it is running. (A SIGKILLed server leaves its workers to end their
+        # queries at the timeout.)
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                    proxy_headers=False, server_header=False)
+                    proxy_headers=False, server_header=False, timeout_graceful_shutdown=2)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

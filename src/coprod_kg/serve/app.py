@@ -39,6 +39,7 @@ from .pool import GRAPH_TYPES, RESULT_TYPES, Answer, Job, Pool
 
 RESULT_OFFERS = [*RESULT_TYPES, "text/html"]
 GRAPH_OFFERS = [*GRAPH_TYPES, "text/html"]
+MAX_BODY = 1024 * 1024
 PAGE_OFFERS = ["text/html", "text/turtle", "application/ld+json", "application/n-triples",
                "application/rdf+xml"]
 
@@ -236,7 +237,10 @@ async def _protocol_request(request: Request) -> tuple[str | None, list[str]]:
     params = parse_qs(request.url.query, keep_blank_values=True)
     if request.method == "POST":
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = (await request.body()).decode("utf-8", errors="replace")
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise Refused(f"the request body is over {MAX_BODY // 1024} KB; send a shorter query")
+        body = raw.decode("utf-8", errors="replace")
         if kind == "application/sparql-update":
             raise Refused("updates are not allowed: this server is read-only")
         if kind == "application/x-www-form-urlencoded":

@@ -142,7 +142,15 @@ def _refusal(job: Job, timeout: float) -> Answer | None:
     return None
 
 
+def _stop(signum, frame):
+    # Leave through SystemExit, so that worker.call's cleanup kills a query still running.
+    raise SystemExit(0)
+
+
 def _worker_main(conn, store_path: str, row_cap: int, memory_mb: int, timeout: float) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop)
     import pyoxigraph as ox
     import rdflib.plugins.sparql.parser  # noqa: F401  (imported once; every check forks from here)
 
@@ -215,8 +223,13 @@ class Worker:
             raise WorkerGone() from None
 
     def kill(self) -> None:
+        """Stop the worker: SIGTERM first, so it kills the query it may be running; then
+        SIGKILL if it has not gone within 2 s."""
         if self.process is not None and self.process.is_alive():
-            self.process.kill()
+            self.process.terminate()
+            self.process.join(2)
+            if self.process.is_alive():
+                self.process.kill()
         if self.process is not None:
             self.process.join(5)
         if self.conn is not None:
