@@ -231,3 +231,23 @@ def test_the_docs_say_which_questions_need_the_inferred_graph(loaded, store):
         if not same:
             differ[query.name] = tuple(counts)
     assert listed == differ
+
+
+def test_build_counts_answers_and_pictures_run_on_an_endpoint(published_servers, project, store):
+    """What `build --endpoint` asks of its engine: the counts, every answer, the path graph and
+    the gap map, the same from the Oxigraph server as from the embedded store."""
+    from coprod_kg.build import answer_all, count_instances
+    from coprod_kg.paths import build_graph
+    from coprod_kg.viz import gap_map_data
+
+    endpoint = Endpoint(server(published_servers, "oxigraph").query_url)
+    assert count_instances(endpoint) == count_instances(store)
+    assert count_instances(store)["reviewed studies"] == 15
+    remote, local = answer_all(project, endpoint), answer_all(project, store)
+    assert [(a.query.name, a.params) for a in remote] == [(a.query.name, a.params) for a in local]
+    for mine, theirs in zip(local, remote):
+        assert_same_answer(mine.query, mine.result, theirs.result)
+    here, there = build_graph(store), build_graph(endpoint)
+    assert sorted(here.nodes(data=True)) == sorted(there.nodes(data=True))
+    assert sorted(here.edges) == sorted(there.edges)
+    assert gap_map_data(endpoint) == gap_map_data(store)
