@@ -44,11 +44,10 @@ def closure(loaded):
 
 
 @pytest.fixture(scope="session")
-def store(project, closure):
+def store(project, loaded, closure):
     from coprod_kg.cache import open_store, write_closure
 
-    write_closure(project, closure.graph)
-    return open_store(project)
+    return open_store(project, write_closure(project, closure.graph, loaded.fingerprint))
 
 
 @pytest.fixture(scope="session")

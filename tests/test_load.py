@@ -104,3 +104,119 @@ def test_w3c_positive_syntax_is_accepted(path):
         parse_file(path)
     except InputError as error:
         pytest.fail(str(error))
+
+
+# ---------------------------------------------------------------- any character, any size
+
+def test_a_bom_at_the_start_is_dropped():
+    triples = parse_file(CASES / "bom-at-start.ttl")
+    assert len(triples) == 1 and "\ufeff" not in str(triples[0][0])
+
+
+def test_line_separators_and_controls_in_literals_load_as_written():
+    from rdflib.namespace import Namespace
+
+    (quote,) = [o for _, p, o in parse_file(CASES / "line-separators.ttl")
+                if p == Namespace("http://www.w3.org/ns/oa#").exact]
+    for char in "\u2028\u2029\x0c\x0b\x85\x1c\x1d\x1e\t\b\f\r\n\x00":
+        assert char in str(quote), repr(char)
+
+
+def test_the_project_data_holds_no_duration_in_weeks():
+    # "P1W" is not an xsd:duration; the six per-week figures of the PFG and Mosaic studies are
+    # written "P7D" (the same week, as XSD spells it).
+    for path in sorted((ROOT / "data").rglob("*.ttl")):
+        assert '"P1W"' not in path.read_text(), path.name
+
+
+@pytest.mark.parametrize("lexical,datatype,problem", [
+    ("P1W", "duration", "not the form"), ("P", "duration", "at least one number"),
+    ("PT", "dayTimeDuration", "at least one number"), ("P1Y", "dayTimeDuration", "not the form"),
+    ("P1D", "yearMonthDuration", "not the form"), ("2013-13-01", "date", "no month 13"),
+    ("2013-02-29", "date", "no day 29"), ("2013-02-28T25:00:00", "dateTime", "out of range"),
+    ("13", "gYear", "not the form"), ("2013-00", "gYearMonth", "no month 00"),
+    ("1,5", "decimal", "not the form"), ("٣", "integer", "digits 0-9"),
+    ("-1", "nonNegativeInteger", "out of the range"), ("0", "positiveInteger", "out of the range"),
+    ("128", "byte", "out of the range"), ("yes", "boolean", "not the form"),
+    ("1.0e", "double", "not the form"),
+])
+def test_invalid_lexical_forms_are_named(lexical, datatype, problem):
+    from coprod_kg.lexical import XSD, lexical_problem
+
+    assert problem in (lexical_problem(lexical, XSD + datatype) or "")
+
+
+@pytest.mark.parametrize("lexical,datatype", [
+    ("P7D", "duration"), ("-P1Y2M3DT4H5M6.5S", "duration"), ("PT36H", "dayTimeDuration"),
+    ("P1Y6M", "yearMonthDuration"), ("2012-02-29", "date"), ("2000-02-29Z", "date"),
+    ("2013-02-28T24:00:00", "dateTime"), ("2013-02-28T09:30:00.5+01:00", "dateTime"),
+    ("2013", "gYear"), ("-0044", "gYear"), ("2013-02", "gYearMonth"), ("+1.5", "decimal"),
+    (".5", "decimal"), ("-0", "integer"), ("255", "unsignedByte"), ("true", "boolean"),
+    ("1", "boolean"), ("INF", "double"), ("1e3", "float"),
+])
+def test_valid_lexical_forms_pass(lexical, datatype):
+    from coprod_kg.lexical import XSD, lexical_problem
+
+    assert lexical_problem(lexical, XSD + datatype) is None
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs mkfifo")
+def test_a_fifo_named_ttl_is_refused_without_hanging(tmp_path, capsys):
+    import os
+    import shutil
+
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    shutil.copytree(ROOT / "data", root / "data")
+    os.mkfifo(root / "data" / "pipe.ttl")
+    for command in (["validate"], ["stats"]):
+        assert main(["--project", str(root), *command]) == 2
+        err = capsys.readouterr().err
+        assert "pipe.ttl: not a regular file but a named pipe" in err and "Traceback" not in err
+
+
+def test_a_folder_named_ttl_is_refused(tmp_path):
+    (tmp_path / "folder.ttl").mkdir()
+    with pytest.raises(InputError, match="not a regular file but a folder"):
+        parse_file(tmp_path / "folder.ttl")
+
+
+def _nested(kind: str, depth: int) -> bytes:
+    if kind == "collections":
+        body = b"(" * depth + b")" * depth
+    else:
+        body = b"[ :p " * depth + b":x " + b"] " * depth
+    return b"@prefix : <http://example.org/> .\n:a :p " + body + b" .\n"
+
+
+@pytest.mark.parametrize("kind,depth", [("collections", 50_000), ("blank-nodes", 20_000)])
+def test_deep_nesting_is_refused_with_a_message(kind, depth, tmp_path, monkeypatch):
+    path = tmp_path / f"nested-{kind}.ttl"
+    path.write_bytes(_nested(kind, depth))
+    with pytest.raises(InputError) as caught:
+        parse_file(path)
+    assert "levels of nested blank nodes or collections" in str(caught.value)
+    assert "COPROD_KG_MAX_DEPTH" in str(caught.value) and path.name in str(caught.value)
+    monkeypatch.setenv("COPROD_KG_MAX_DEPTH", str(depth + 10))
+    monkeypatch.setenv("COPROD_KG_MAX_BLANK_NODES", str(10 * depth))
+    assert len(parse_file(path)) > depth  # raised, the limit lets the file through
+
+
+def test_a_long_collection_and_too_many_triples_are_refused(tmp_path, monkeypatch):
+    path = tmp_path / "long-list.ttl"
+    path.write_bytes(b"@prefix : <http://example.org/> .\n:a :p ("
+                     + b" :x" * 20_000 + b" ) .\n")
+    with pytest.raises(InputError, match="items in one collection.*COPROD_KG_MAX_LIST"):
+        parse_file(path)
+    monkeypatch.setenv("COPROD_KG_MAX_LIST", "30000")
+    monkeypatch.setenv("COPROD_KG_MAX_TRIPLES", "1000")
+    with pytest.raises(InputError, match="more than 1000 triples.*COPROD_KG_MAX_TRIPLES"):
+        parse_file(path)
+
+
+def test_a_file_past_the_size_limit_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "big.ttl"
+    path.write_bytes(b"# " + b"x" * 5000 + b"\n")
+    monkeypatch.setenv("COPROD_KG_MAX_BYTES", "1000")
+    with pytest.raises(InputError, match="more than the limit of 1000.*COPROD_KG_MAX_BYTES"):
+        parse_file(path)

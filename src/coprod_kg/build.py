@@ -95,7 +95,7 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
         written.append(write_atomic(out / f"coprod-kg{suffix}",
                                     serialise(loaded.graph, fmt, ontology, loaded)))
     # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
-    written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project).read_bytes()))
+    written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project, loaded.fingerprint).read_bytes()))
     files = {path.name: path for path in written}
     void = void_description(loaded.graph, files, len(loaded.graph))
     written.append(write_atomic(out / "void.ttl", serialise(void, "turtle")))
@@ -119,8 +119,12 @@ def build(project: Project, echo: Callable[[str], None] = print,
     from .tables import render
     from .validate import load_shapes, validate
 
+    from .query import discover, refuse_unsafe_all
+
     started = time.perf_counter()
     summary = BuildSummary()
+    # Vet every question and check before anything runs, naming all that cannot run.
+    refuse_unsafe_all(discover(project.queries_dir) + discover(project.checks_dir))
     loaded = load_project(project)
     report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files))
     for problem in report.problems:
@@ -129,9 +133,11 @@ def build(project: Project, echo: Callable[[str], None] = print,
         echo(f"validation failed: {len(report.problems)} problem(s); nothing written")
         return 1, summary
     closure = reason(loaded.graph)
-    write_closure(project, closure.graph)
+    # Stored under the key of the bytes that were validated and reasoned, and answered from
+    # that very closure: an edit made meanwhile is the next command's business.
+    closure_file = write_closure(project, closure.graph, loaded.fingerprint)
     summary.asserted, summary.inferred = closure.asserted, closure.inferred
-    store = engine if engine is not None else open_store(project)
+    store = engine if engine is not None else open_store(project, closure_file)
     summary.checks = run_checks(store, project.checks_dir)
     failed = [c for c in summary.checks if not c.passed and c.severity == "error"]
     for check in summary.checks:

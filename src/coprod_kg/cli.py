@@ -103,7 +103,7 @@ def cmd_reason(args) -> int:
     project = _project(args)
     loaded = load_project(project)
     closure = reason(loaded.graph)
-    write_closure(project, closure.graph)
+    write_closure(project, closure.graph, loaded.fingerprint)
     out = Path(args.output) if args.output else project.build_dir / "coprod-kg-inferred.ttl"
     write_atomic(out, serialise(closure.graph, "turtle"))
     _out(f"{closure.asserted} asserted triples; {closure.inferred} inferred; "

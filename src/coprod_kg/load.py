@@ -2,13 +2,22 @@
 
 pyoxigraph parses each file, because it rejects invalid Turtle that rdflib lets through and its
 errors carry the line and column; the triples are then copied into an rdflib graph for reasoning
-and validation. Beyond syntax the loader refuses two things rdflib would accept quietly: a literal
-whose lexical form does not fit its datatype, and an ``owl:imports`` (nothing is fetched, ever).
+and validation. Beyond syntax the loader refuses what rdflib would accept quietly: a literal whose
+lexical form does not fit its datatype (checked by ``lexical.py`` for the XSD types the project
+uses, durations included, and by rdflib for the rest), an ``owl:imports`` (nothing is fetched,
+ever), a file that is not a regular file, and a file past the size limits below (each can be
+raised with an environment variable), which would otherwise keep owlrl or a serialiser busy for
+minutes.
+
+A leading byte order mark is dropped; one elsewhere is named as such. Each file is read once, and
+the loaded graph carries the fingerprint of exactly those bytes (the cache key).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -17,8 +26,20 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, XSD
 
+from .lexical import lexical_problem
 from .namespace import BASE, PREFIXES
-from .project import InputError, Project
+from .project import InputError, Project, Source, read_regular
+
+# Limits per file: name -> (environment variable, default, what it counts).
+LIMITS = {
+    "triples": ("COPROD_KG_MAX_TRIPLES", 1_000_000, "triples"),
+    "blank_nodes": ("COPROD_KG_MAX_BLANK_NODES", 200_000, "blank nodes"),
+    "depth": ("COPROD_KG_MAX_DEPTH", 100, "levels of nested blank nodes or collections"),
+    "list_length": ("COPROD_KG_MAX_LIST", 10_000, "items in one collection"),
+}
+BOM = b"\xef\xbb\xbf"
+RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
 
 XSD_STRING = str(XSD.string)
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -31,6 +52,8 @@ class LoadedGraph:
     graph: Graph
     origins: dict = field(default_factory=dict)
     by_file: dict[Path, list[tuple]] = field(default_factory=dict)
+    sources: list[Source] = field(default_factory=list)
+    fingerprint: str | None = None  # the cache key of these bytes (load_project sets it)
 
     @property
     def files(self) -> list[Path]:
@@ -86,9 +109,24 @@ def to_pyoxigraph(term):
     return ox.BlankNode(str(term))
 
 
+def limit(name: str) -> int:
+    """The current value of one of LIMITS (its environment variable, or the default)."""
+    variable, default, _ = LIMITS[name]
+    raw = os.environ.get(variable, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else default
+
+
+def _too_many(path: Path, name: str, found: int) -> InputError:
+    variable, _, what = LIMITS[name]
+    return InputError(path, f"more than {limit(name)} {what} in one file ({found} at least); "
+                      f"split the file, or set {variable} to raise the limit")
+
+
 def _line_of(text: str, *needles: str) -> int | None:
-    """The first line outside comments that holds one of the needles (for error messages)."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    """The first line outside comments that holds one of the needles (for error messages).
+
+    Lines end at a line feed only, as in Turtle: U+2028 and friends may stand in a literal."""
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.lstrip().startswith("#"):
             continue
         if any(needle in line for needle in needles):
@@ -96,28 +134,121 @@ def _line_of(text: str, *needles: str) -> int | None:
     return None
 
 
+def _visible(message: str) -> str:
+    """Name the invisible characters of a parser message (a BOM, a zero-width space, ...)."""
+    def name(char: str) -> str:
+        if char == "\ufeff":
+            return "a byte order mark (U+FEFF)"
+        label = unicodedata.name(char, "control character")
+        return f"U+{ord(char):04X} ({label.lower()})"
+    return "".join(name(c) if (unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn")
+                               or (unicodedata.category(c) == "Zs" and c != " "))
+                   and c not in "\n\t" else c for c in message)
+
+
+def _check_shape(path: Path, quads) -> None:
+    """Refuse a file past the limits on blank nodes, nesting depth and collection length."""
+    blank_nodes: set = set()
+    children: dict = {}
+    rest: dict = {}
+    max_blank = limit("blank_nodes")
+    for quad in quads:
+        subject, obj = quad.subject, quad.object
+        for term in (subject, obj):
+            if isinstance(term, ox.BlankNode):
+                blank_nodes.add(term.value)
+        if len(blank_nodes) > max_blank:
+            raise _too_many(path, "blank_nodes", len(blank_nodes))
+        if isinstance(subject, ox.BlankNode) and isinstance(obj, ox.BlankNode):
+            if quad.predicate.value == RDF_REST:
+                rest[subject.value] = obj.value
+            else:
+                children.setdefault(subject.value, []).append(obj.value)
+    _check_lists(path, rest)
+    _check_depth(path, children, rest)
+
+
+def _check_lists(path: Path, rest: dict) -> None:
+    longest, max_list, heads = 0, limit("list_length"), set(rest) - set(rest.values())
+    for head in heads or list(rest)[:1]:
+        length, node, seen = 1, head, {head}
+        while node in rest and rest[node] not in seen:
+            node = rest[node]
+            seen.add(node)
+            length += 1
+            if length > max_list:
+                raise _too_many(path, "list_length", length)
+        longest = max(longest, length)
+
+
+def _check_depth(path: Path, children: dict, rest: dict) -> None:
+    """The longest chain of blank nodes, where a list's items (rdf:first) count as nesting and
+    its rdf:rest links do not; computed without recursion, safe on cycles."""
+    max_depth = limit("depth")
+    depth: dict = {}
+    for start in list(children):
+        if start in depth:
+            continue
+        stack = [(start, False)]
+        on_path: set = set()
+        while stack:
+            node, done = stack.pop()
+            if done:
+                on_path.discard(node)
+                below = [depth.get(child, 0) for child in children.get(node, ())]
+                # a list node's items sit one level down; its tail is the same list
+                tail = rest.get(node)
+                depth[node] = max([1 + d for d in below] + [depth.get(tail, 0)] + [0])
+                if depth[node] > max_depth:
+                    raise _too_many(path, "depth", depth[node])
+                continue
+            if node in depth or node in on_path:
+                continue
+            on_path.add(node)
+            stack.append((node, True))
+            for child in [*children.get(node, ()), *([rest[node]] if node in rest else [])]:
+                if child not in depth and child not in on_path:
+                    stack.append((child, False))
+
+
 def parse_file(path: Path, base_iri: str = BASE) -> list[tuple]:
     """Parse one Turtle file into rdflib triples.
 
-    Raises InputError naming the file, line and column for a syntax error, an undefined prefix,
-    an ill-typed literal or an owl:imports.
+    Raises InputError naming the file (and the line and column where known) for a file that is
+    not a regular file or is too large, a syntax error, an undefined prefix, an ill-typed
+    literal, an owl:imports, or a file past the limits.
     """
+    return parse_bytes(path, read_regular(path), base_iri)
+
+
+def parse_bytes(path: Path, raw: bytes, base_iri: str = BASE) -> list[tuple]:
+    """Parse the bytes of one Turtle file (read once by the caller) into rdflib triples."""
+    if raw.startswith(BOM):
+        raw = raw[len(BOM):]  # a BOM at the start says only "UTF-8"; Turtle wants none
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InputError(path, f"cannot read file: {error.strerror or error}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise InputError(path, f"not UTF-8 text: {error.reason} (byte {error.start})",
+                         line) from None
+    max_triples = limit("triples")
+    quads = []
     try:
-        quads = list(ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=base_iri,
-                              rename_blank_nodes=True))
+        for quad in ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=base_iri,
+                             rename_blank_nodes=True):
+            quads.append(quad)
+            if len(quads) > max_triples:
+                raise _too_many(path, "triples", len(quads))
     except SyntaxError as error:
         message = str(error.msg if hasattr(error, "msg") else error)
         message = re.sub(r"^Parser error at line \d+ between columns \d+ and \d+: ", "", message)
         message = re.sub(r" \(.*line \d+\)$", "", message)
-        raise InputError(path, f"Turtle syntax error: {message}", error.lineno,
+        if "\ufeff" in message:
+            message = ("a byte order mark (U+FEFF, an invisible character) stands inside the "
+                       f"file; remove it ({message})")
+        raise InputError(path, f"Turtle syntax error: {_visible(message)}", error.lineno,
                          error.offset) from None
-    except UnicodeDecodeError as error:
-        raise InputError(path, f"not UTF-8 text: {error.reason}") from None
-    text = raw.decode("utf-8", errors="replace")
+    _check_shape(path, quads)
     triples = []
     for quad in quads:
         triple = (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
@@ -126,23 +257,29 @@ def parse_file(path: Path, base_iri: str = BASE) -> list[tuple]:
             raise InputError(path, f"owl:imports <{obj}> is refused: coprod-kg never fetches "
                              "remote or local imports; put the axioms in the project's files",
                              _line_of(text, "owl:imports", str(OWL.imports) + ">"))
-        if isinstance(obj, Literal) and obj.datatype is not None and obj.ill_typed:
-            short = obj.datatype.n3(new_graph().namespace_manager)
-            raise InputError(path, f'literal "{obj}" is not a valid {short} (on {subject.n3()} '
-                             f'{predicate.n3()})', _line_of(text, f'"{obj}"'))
+        if isinstance(obj, Literal) and obj.datatype is not None:
+            # The lexical form as written: rdflib normalises some ("P1W" becomes "P7D").
+            lexical = quad.object.value
+            problem = lexical_problem(lexical, str(obj.datatype))
+            if problem is None and obj.ill_typed:
+                problem = "it is not in the datatype's lexical space"
+            if problem:
+                short = obj.datatype.n3(new_graph().namespace_manager)
+                raise InputError(path, f'literal "{_visible(lexical)}" is not a valid {short}: '
+                                 f'{problem} (on {subject.n3()} {predicate.n3()})',
+                                 _line_of(text, f'"{lexical}"', lexical))
         triples.append(triple)
     return triples
 
 
-def load(paths: Iterable[Path]) -> LoadedGraph:
-    """Load Turtle files into one graph, remembering which file described each subject.
-
-    Raises InputError for the first file that cannot be used.
-    """
+def load_sources(sources: Iterable[Source]) -> LoadedGraph:
+    """Load Turtle files already read into one graph, remembering which file described each
+    subject. Raises InputError for the first file that cannot be used."""
     loaded = LoadedGraph(new_graph())
-    for path in paths:
-        path = Path(path)
-        triples = parse_file(path)
+    for source in sources:
+        path = Path(source.path)
+        triples = parse_bytes(path, source.data)
+        loaded.sources.append(source)
         loaded.by_file[path] = triples
         for triple in triples:
             loaded.graph.add(triple)
@@ -150,6 +287,18 @@ def load(paths: Iterable[Path]) -> LoadedGraph:
     return loaded
 
 
+def load(paths: Iterable[Path]) -> LoadedGraph:
+    """Load Turtle files into one graph, reading each once.
+
+    Raises InputError for the first file that cannot be used.
+    """
+    return load_sources([Source(Path(path), read_regular(Path(path))) for path in paths])
+
+
 def load_project(project: Project) -> LoadedGraph:
-    """Load the ontology and every data file of a project."""
-    return load(project.input_files())
+    """Load the ontology and every data file of a project, with the fingerprint of the bytes
+    that were parsed (write_closure stores the closure under it)."""
+    sources = project.read_inputs()
+    loaded = load_sources(sources)
+    loaded.fingerprint = project.fingerprint(sources)
+    return loaded

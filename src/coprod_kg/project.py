@@ -6,8 +6,16 @@ Kept free of rdflib so that commands answered from the cache start quickly.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import __version__
+
+# The most bytes one input file may hold; COPROD_KG_MAX_BYTES raises it.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
 class InputError(Exception):
@@ -71,15 +79,112 @@ class Project:
     def input_files(self) -> list[Path]:
         return [*self.ontology_files, *self.data_files]
 
-    def fingerprint(self) -> str:
-        """Hash the names and bytes of every input, so that any edit invalidates the cache."""
-        digest = hashlib.sha256()
-        for path in self.input_files():
-            digest.update(path.relative_to(self.root).as_posix().encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-        return digest.hexdigest()[:20]
+    def read_inputs(self) -> list[Source]:
+        """Read every input once. Raises InputError for a file that cannot be used."""
+        return [Source(path, read_regular(path)) for path in self.input_files()]
+
+    def fingerprint(self, sources: list[Source] | None = None) -> str:
+        """The cache key of the inputs: their names and bytes (``sources``, as they were
+        loaded; read now if not given), and the code and libraries that make the closure."""
+        digest = hashlib.sha256(code_key().encode())
+        for source in self.read_inputs() if sources is None else sources:
+            try:
+                name = Path(source.path).resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                name = str(source.path)
+            digest.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(hashlib.sha256(source.data).digest())
+        return digest.hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file's bytes, read once: what is hashed is what is parsed."""
+
+    path: Path
+    data: bytes
+
+
+def max_bytes() -> int:
+    try:
+        return int(os.environ.get("COPROD_KG_MAX_BYTES", DEFAULT_MAX_BYTES))
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+
+
+def read_regular(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (default: max_bytes()).
+
+    A FIFO, a device or a folder is refused without blocking on it. Raises InputError.
+    """
+    path = Path(path)
+    limit = max_bytes() if limit is None else limit
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise InputError(path, f"cannot read file: {error.strerror or error}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a named pipe (FIFO)"
+                    if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+                    else "a device")
+            raise InputError(path, f"not a regular file but {kind}; coprod-kg reads only "
+                             "ordinary files")
+        if info.st_size > limit:
+            raise InputError(path, f"the file holds {info.st_size} bytes, more than the limit "
+                             f"of {limit}; set COPROD_KG_MAX_BYTES to raise it")
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise InputError(path, f"the file grew past the limit of {limit} bytes while "
+                                 "it was read; set COPROD_KG_MAX_BYTES to raise it")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as error:
+        raise InputError(path, f"cannot read file: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+
+
+# The modules whose code shapes the closure, and the libraries they call: a change to any of them
+# must make the cache reason again.
+CLOSURE_MODULES = ("reason.py", "load.py", "cache.py", "namespace.py")
+CLOSURE_LIBRARIES = ("owlrl", "rdflib", "pyoxigraph")
+_CODE_KEY: list[str] = []
+
+
+def _installed_version(name: str) -> str:
+    """A distribution's version from its .dist-info folder, without importlib.metadata (which
+    costs a warm query 50 ms)."""
+    import glob
+
+    for folder in sys.path:
+        for found in sorted(glob.glob(os.path.join(glob.escape(folder or "."),
+                                                   f"{name}-*.dist-info"))):
+            return os.path.basename(found)[len(name) + 1:-len(".dist-info")]
+    return "unknown"
+
+
+def code_key() -> str:
+    """The versions of coprod-kg and of the reasoning libraries, and a hash of the code that
+    makes the closure."""
+    if not _CODE_KEY:
+        digest = hashlib.sha256(f"coprod-kg {__version__}".encode())
+        here = Path(__file__).resolve().parent
+        for name in CLOSURE_MODULES:
+            try:
+                digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+            except OSError:
+                digest.update(name.encode() + b"\0missing")
+        for name in CLOSURE_LIBRARIES:
+            digest.update(f"\0{name} {_installed_version(name)}".encode())
+        _CODE_KEY.append(digest.hexdigest())
+    return _CODE_KEY[0]
 
 
 def find_project(start: Path | None = None, strict: bool = False) -> Project:

@@ -54,6 +54,9 @@ class Query:
     header: dict[str, str]
     params: list[Param] = field(default_factory=list)
 
+    def __post_init__(self):
+        self.text = normalise_newlines(self.text)
+
     @property
     def name(self) -> str:
         return self.path.stem
@@ -80,6 +83,12 @@ class Result:
     rows: list[dict]
 
 
+def normalise_newlines(text: str) -> str:
+    """Make every line end a line feed: pyoxigraph ends a comment at a bare carriage return and
+    rdflib does not, so a CR could hide from one engine what the other runs."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def parse_query_file(path: Path) -> Query:
     """Read a ``.rq`` file and its header (a user's file may have none).
 
@@ -91,7 +100,7 @@ def parse_query_file(path: Path) -> Query:
         raise QueryError(f"{path}: cannot read query file: {error}") from None
     header: dict[str, str] = {}
     params: list[Param] = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # a line ends at a line feed only
         match = HEADER_LINE.match(line)
         if not match:
             if line.startswith("#") and header:
@@ -165,6 +174,36 @@ def _syntax_message(where: str, error, text: str) -> QueryError:
     return QueryError(f"{where}{location}: SPARQL syntax error: {message}")
 
 
+# A \\u or \\U escape, read both as SPARQL reads it (4 or 8 digits) and as rdflib does (4 digits,
+# then 4 more if they are there, whatever the letter's case).
+_ESCAPE = re.compile(r"\\[uU]([0-9a-fA-F]{4})([0-9a-fA-F]{4})?")
+
+
+def _refuse_ambiguous_escapes(text: str, where: str) -> None:
+    """Refuse an escape that could change how the query is cut into words.
+
+    rdflib expands every escape before parsing, pyoxigraph only inside strings and IRIs, so an
+    escape for a quote, ``#``, ``<``, a brace or a newline would let the two engines read
+    different queries, and the check could pass a SERVICE that pyoxigraph then runs. Letters,
+    digits and any non-ASCII character are safe either way.
+    """
+    for match in _ESCAPE.finditer(text):
+        four, more = match.group(1), match.group(2) or ""
+        eight = four + more if more else None
+        readings = {int(eight or four, 16)}  # rdflib's reading
+        if match.group(0)[1] == "u" or not more:  # SPARQL: \\u takes 4 digits, \\U takes 8
+            readings.add(int(four, 16))
+        else:
+            readings.add(int(eight, 16))
+        for code in readings:
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise QueryError(f"{where}: {match.group(0)} is not a valid character escape")
+            if code < 0x80 and not chr(code).isalnum():
+                raise UnsafeQuery(f"{where}: the escape {match.group(0)} stands for "
+                                  f"{chr(code)!r}, which the engines read differently; write "
+                                  "the character itself")
+
+
 def _nodes(tree):
     """Every node of a parsed query or its algebra, walked without recursion."""
     from pyparsing import ParseResults
@@ -198,6 +237,10 @@ def inspect_text(text: str, where: str = "query", prefixes: dict | None = None,
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     sparql.SPARQL_LOAD_GRAPHS = False
+    if re.search(r"\r(?!\n)", text):  # see normalise_newlines
+        raise UnsafeQuery(f"{where}: a carriage return without a line feed is read differently "
+                          "by the two engines; end lines with a line feed")
+    _refuse_ambiguous_escapes(text, where)
     try:
         parsed = parseQuery(text)
     except ParseException as error:
@@ -209,6 +252,8 @@ def inspect_text(text: str, where: str = "query", prefixes: dict | None = None,
                           f"allowed: {_LOCAL_ONLY}") from None
     except RecursionError:
         raise QueryError(f"{where}: the query is nested too deeply to be checked") from None
+    except ValueError as error:  # e.g. an escape for no character
+        raise QueryError(f"{where}: SPARQL syntax error: {error}") from None
     for node in _nodes(parsed):
         name = getattr(node, "name", "")
         if name == "ServiceGraphPattern":
@@ -249,6 +294,22 @@ def remember_verdicts(folder: Path | None) -> None:
     _SETTINGS["verdicts"] = folder
 
 
+def _cached_verdict(key: str) -> str | None:
+    if key in _VERDICTS:
+        return _VERDICTS[key]
+    folder = _SETTINGS["verdicts"]
+    if folder is None:
+        return None
+    try:
+        form = (Path(folder) / key).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if form in FORMS.values():
+        _VERDICTS[key] = form
+        return form
+    return None
+
+
 def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
     """Refuse a query that is unsafe, and return its form (SELECT, ASK, CONSTRUCT, DESCRIBE).
 
@@ -258,17 +319,9 @@ def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
     from . import worker
 
     key = _verdict_key(query.text)
-    folder = _SETTINGS["verdicts"]
-    if key in _VERDICTS:
-        return _VERDICTS[key]
-    if folder is not None:
-        try:
-            form = (Path(folder) / key).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            form = ""
-        if form in FORMS.values():
-            _VERDICTS[key] = form
-            return form
+    form = _cached_verdict(key)
+    if form is not None:
+        return form
     if "rdflib" in sys.modules:  # already paid for: let every worker inherit the parser
         import rdflib.plugins.sparql.parser  # noqa: F401
     try:
@@ -277,6 +330,7 @@ def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
     except worker.LimitReached as error:
         raise QueryLimitError(f"{query.path}: checking the query: {error}") from None
     _VERDICTS[key] = form
+    folder = _SETTINGS["verdicts"]
     if folder is not None:
         from .atomic import write_atomic
 
@@ -285,6 +339,28 @@ def refuse_unsafe(query: Query, timeout: float | None = DEFAULT_TIMEOUT) -> str:
         except OSError:
             pass  # a read-only cache only costs the next run a parse
     return form
+
+
+def refuse_unsafe_all(queries: list[Query], timeout: float | None = DEFAULT_TIMEOUT) -> None:
+    """Check every query before any runs, and name every one that cannot run.
+
+    Raises UnsafeQuery if any is unsafe, else QueryError if any cannot be parsed.
+    """
+    problems, unsafe = [], False
+    if sum(_cached_verdict(_verdict_key(q.text)) is None for q in queries) > 1:
+        import rdflib.plugins.sparql.parser  # noqa: F401  (once here, not once per worker)
+    for query in queries:
+        try:
+            refuse_unsafe(query, timeout=timeout)
+        except UnsafeQuery as error:
+            problems.append(str(error))
+            unsafe = True
+        except QueryLimitError:
+            raise
+        except QueryError as error:
+            problems.append(str(error))
+    if problems:
+        raise (UnsafeQuery if unsafe else QueryError)("\n".join(problems))
 
 
 def no_service(ctx, part):
@@ -569,8 +645,13 @@ class CheckOutcome:
 
 
 def run_checks(store: ox.Store, folder: Path) -> list[CheckOutcome]:
-    """Run every check query in ``folder``; each passes iff it returns no rows."""
-    return [CheckOutcome(check, run(check, store)) for check in discover(folder)]
+    """Run every check query in ``folder``; each passes iff it returns no rows.
+
+    Every check is vetted before the first runs (see refuse_unsafe_all).
+    """
+    checks = discover(folder)
+    refuse_unsafe_all(checks)
+    return [CheckOutcome(check, run(check, store)) for check in checks]
 
 
 def parameter_sets(query: Query, store: ox.Store) -> list[dict[str, str]]:

@@ -35,12 +35,45 @@ class ValidationReport:
     problems: list[Problem]
 
 
+SPARQL_KEYS = (SH.select, SH.ask, SH.construct, SH.update)
+
+
 def load_shapes(path: Path) -> Graph:
-    """Parse the shapes file strictly (see load.parse_file)."""
+    """Parse the shapes file strictly (see load.parse_file) and vet its SPARQL.
+
+    Raises InputError for a file that cannot be parsed, and UnsafeQuery (naming the file and
+    line) for a SHACL-SPARQL constraint that would reach the network or change the graph.
+    """
     shapes = new_graph()
     for triple in parse_file(path):
         shapes.add(triple)
+    refuse_unsafe_sparql(shapes, path)
     return shapes
+
+
+def refuse_unsafe_sparql(shapes: Graph, path: Path) -> None:
+    """Check every sh:select, sh:ask, sh:construct and sh:update of the shapes as queries are
+    checked (query.inspect_text), with the prefixes the shapes declare."""
+    from .query import UnsafeQuery, inspect_text
+
+    prefixes = {str(prefix): str(namespace)
+                for declaration in shapes.objects(None, SH.declare)
+                for prefix in shapes.objects(declaration, SH.prefix)
+                for namespace in shapes.objects(declaration, SH.namespace)}
+    file_text = None
+    for subject, key, text in sorted(shapes.triples((None, None, None))):
+        if key not in SPARQL_KEYS:
+            continue
+        if file_text is None:
+            file_text = path.read_text(encoding="utf-8", errors="replace")
+        first = next((line.strip() for line in str(text).split("\n") if line.strip()), "")
+        line = next((number for number, content in enumerate(file_text.split("\n"), start=1)
+                     if first and first in content), None)
+        where = f"{path}:{line}" if line else str(path)
+        if key == SH.update:
+            raise UnsafeQuery(f"{where}: sh:update is not allowed: the shapes never change "
+                              "the graph")
+        inspect_text(str(text), where, prefixes)
 
 
 def _short(graph: Graph, term) -> str:
@@ -61,6 +94,9 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
     """
     import pyshacl
 
+    from .query import guard_rdflib
+
+    guard_rdflib()  # pyshacl runs SHACL-SPARQL on rdflib's engine: never a SERVICE
     _, results_graph, _ = pyshacl.validate(
         loaded.graph, shacl_graph=shapes, ont_graph=ontology, inference="none",
         abort_on_first=False, allow_infos=True, allow_warnings=True, advanced=False,

@@ -1,0 +1,165 @@
+"""The closure cache cannot lie: keyed by the bytes that were reasoned, verified on open, rebuilt
+with a notice when damaged, never answered from stale data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from coprod_kg import project as project_module
+from coprod_kg.atomic import remove_stale_parts
+from coprod_kg.cache import closure_path, open_store
+from coprod_kg.cli import main
+from coprod_kg.project import Project
+
+from conftest import ROOT
+
+MOSAIC = Path("data") / "studies" / "12-mosaic-clubhouse.ttl"
+# Mosaic Clubhouse: "444" paid support hours a week (Appendix; the data records it as 444 HR).
+HOURS = ("PREFIX qudt: <http://qudt.org/schema/qudt/>\n"
+         "SELECT ?hours WHERE { ?value qudt:numericValue ?hours FILTER (?hours IN (444, 445)) }\n")
+
+
+@pytest.fixture()
+def copy(tmp_path, store) -> Project:
+    """A copy of the project, with its warm cache."""
+    root = tmp_path / "project"
+    for folder in ("ontology", "data", "queries"):
+        shutil.copytree(ROOT / folder, root / folder)
+    shutil.copytree(ROOT / "build" / "cache", root / "build" / "cache")
+    return Project(root)
+
+
+@pytest.fixture()
+def mini(tmp_path) -> Project:
+    """A small project (the ontology, the schemes and one study) that reasons in a second."""
+    root = tmp_path / "mini"
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    shutil.copytree(ROOT / "queries", root / "queries")
+    for name in ("schemes.ttl", "outcomes.ttl", str(MOSAIC.relative_to("data"))):
+        (root / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "data" / name, root / "data" / name)
+    project = Project(root)
+    open_store(project)  # reason once: the cache is warm
+    return project
+
+
+def hours(project: Project, capsys) -> list[int]:
+    query = project.root / "hours.rq"
+    query.write_text(HOURS)
+    assert main(["--project", str(project.root), "query", str(query), "--format", "json"]) == 0
+    return [row["hours"] for row in json.loads(capsys.readouterr().out)["rows"]]
+
+
+def test_an_edit_made_while_build_reasons_is_seen_by_the_next_query(copy, monkeypatch, capsys):
+    import coprod_kg.reason as reason_module
+
+    shutil.rmtree(copy.cache_dir)
+    real_reason = reason_module.reason
+
+    def slow_reason(graph):
+        # The edit lands after the files were loaded and before the closure is stored.
+        path = copy.root / MOSAIC
+        path.write_text(path.read_text().replace("qudt:numericValue 444 ;",
+                                                 "qudt:numericValue 445 ;"))
+        return real_reason(graph)
+
+    monkeypatch.setattr(reason_module, "reason", slow_reason)
+    assert main(["--project", str(copy.root), "build"]) == 0
+    monkeypatch.setattr(reason_module, "reason", real_reason)
+    built = capsys.readouterr()
+    assert "Traceback" not in built.err
+    # The build answered from what it validated and reasoned: the file as it was loaded ...
+    capacity = (copy.build_dir / "answers" / "12-capacity-hours.csv").read_text()
+    assert "hours of paid staff time,444,HR" in capacity
+    # ... and the next command sees the edit, not a closure stored under the new file's key.
+    assert hours(copy, capsys) == [445]
+
+
+@pytest.mark.parametrize("change", ["a library version", "the reasoner's code"])
+def test_the_key_covers_the_code_and_libraries(mini, monkeypatch, change):
+    copy = mini
+    before = copy.fingerprint()
+    monkeypatch.setattr(project_module, "_CODE_KEY", [])
+    if change == "a library version":
+        real = project_module._installed_version
+        monkeypatch.setattr(project_module, "_installed_version",
+                            lambda name: "0.0" if name == "owlrl" else real(name))
+    else:  # as if reason.py were edited: its bytes are hashed
+        monkeypatch.setattr(project_module, "CLOSURE_MODULES", ("load.py", "cache.py"))
+    assert copy.fingerprint() != before
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if how == "at-a-line-boundary":
+        path.write_bytes(b"\n".join(lines[: len(lines) // 2]) + b"\n")
+    elif how == "mid-line":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "no-stamp":
+        path.with_suffix(".json").unlink()
+    elif how == "stamp-matches-but-unparsable":
+        damaged = data.replace(b"<", b"<<", 1)
+        path.write_bytes(damaged)
+        stamp = json.loads(path.with_suffix(".json").read_text())
+        import hashlib
+
+        stamp["sha256"] = hashlib.sha256(damaged).hexdigest()
+        path.with_suffix(".json").write_text(json.dumps(stamp))
+
+
+@pytest.mark.parametrize("how", ["at-a-line-boundary", "mid-line", "no-stamp",
+                                 "stamp-matches-but-unparsable"])
+def test_a_damaged_closure_is_detected_and_reasoned_again(mini, how, capsys):
+    whole = len(open_store(mini))
+    capsys.readouterr()
+    path = closure_path(mini)
+    _damage(path, how)
+    reopened = open_store(mini)
+    err = capsys.readouterr().err
+    assert "notice:" in err and "reasoning again" in err and "Traceback" not in err
+    assert len(reopened) == whole  # the whole closure, not the half that was left
+    assert len(open_store(mini)) == whole and "notice" not in capsys.readouterr().err
+
+
+def test_a_truncated_closure_gives_the_right_answers_at_the_cli(mini, capsys):
+    _damage(closure_path(mini), "at-a-line-boundary")
+    assert main(["--project", str(mini.root), "stats"]) == 0
+    captured = capsys.readouterr()
+    assert "notice:" in captured.err and "Traceback" not in captured.err
+    assert "reviewed studies: 1\n" in captured.out  # the mini project holds Mosaic alone
+
+
+def test_stale_part_files_are_removed(tmp_path):
+    dead = tmp_path / ".closure-x.nt.999999999.abcd.part"  # no such pid
+    old = tmp_path / ".closure-x.nt.abcd.part"
+    live = tmp_path / f".closure-x.nt.{os.getppid()}.abcd.part"
+    for path in (dead, old, live):
+        path.write_text("half")
+    ancient = time.time() - 7200
+    os.utime(old, (ancient, ancient))
+    removed = remove_stale_parts(tmp_path)
+    assert sorted(removed) == sorted([dead, old])
+    assert live.exists()
+
+
+def test_write_closure_tidies_the_cache(mini):
+    from coprod_kg.cache import write_closure
+    from coprod_kg.load import load_project
+    from coprod_kg.reason import reason
+
+    copy = mini
+    leftover = copy.cache_dir / ".closure-old.nt.999999999.abcd.part"
+    leftover.write_text("half")
+    (copy.cache_dir / "closure-0000.nt").write_text("old")
+    loaded = load_project(copy)
+    path = write_closure(copy, reason(loaded.graph).graph, loaded.fingerprint)
+    assert sorted(p.name for p in copy.cache_dir.glob("closure-*")) == \
+        sorted([path.name, path.with_suffix(".json").name])
+    assert not leftover.exists()
