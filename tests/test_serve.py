@@ -466,3 +466,18 @@ def _quietly(fn, *args, **kwargs):
         fn(*args, **kwargs)
     except Exception:
         pass
+
+
+def test_every_route_and_option_is_documented():
+    from coprod_kg.cli import make_parser
+
+    docs = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    app = create_app(Settings(None, Path("unused")))
+    paths = {route.path.split("{")[0].rstrip("/") or "/" for route in app.routes}
+    for path in paths - {"/favicon.ico"}:
+        assert f"`{path}" in docs, f"route {path} is not in docs/serve.md"
+    serve = make_parser()._subparsers._group_actions[0].choices["serve"]
+    for action in serve._actions:
+        for flag in action.option_strings:
+            if flag.startswith("--") and flag != "--help":
+                assert f"`{flag}" in docs, f"coprod-kg serve {flag} is not in docs/serve.md"

@@ -41,17 +41,20 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8080, *,
           timeout: float = 10.0, row_cap: int = 10000, workers: int = 2,
           memory_mb: int = 2048, echo=print) -> None:
     """Serve the project's reasoned graph until interrupted."""
+    import pyoxigraph as ox
     import uvicorn
 
-    from .app import Settings, create_app
+    from .app import Settings, create_app, explorer_page
 
     folder = prepare_store(project)
     try:
+        # Drawn here, in one thread, before the server starts its own.
+        explorer = explorer_page(project, ox.Store.read_only(str(folder)))
         hosts = allowed_hosts or ["127.0.0.1", "localhost", "::1"]
         if host not in hosts and host not in ("0.0.0.0", "::"):
             hosts = [*hosts, host]
         settings = Settings(project, folder, hosts, cors_origins or [], timeout, row_cap,
-                            workers, memory_mb)
+                            workers, memory_mb, explorer)
         echo(f"serving {project.root} at http://{host}:{port}/ (timeout {timeout:g} s, "
              f"row cap {row_cap}, {workers} query workers); Ctrl-C stops")
         # On SIGTERM or Ctrl-C, answers in flight get 2 s; then the workers are stopped, and each

@@ -56,6 +56,7 @@ class Settings:
     row_cap: int = 10000
     workers: int = 2
     memory_mb: int = 2048
+    explorer: str | None = None  # the explorer page; None: build/explorer.html, else drawn
 
 
 class Refused(Exception):
@@ -129,7 +130,8 @@ def create_app(settings: Settings) -> Starlette:
         if result.status != 200:
             return problem(request, result.status, result.message)
         if not html:
-            return Response(result.body, media_type=_with_charset(result.media_type))
+            return Response(result.body, media_type=_with_charset(result.media_type),
+                            headers={"Vary": "Accept"})
         context = {"title": title, **(context or {})}
         if form in ("CONSTRUCT", "DESCRIBE"):
             context.update(kind="graph", text=result.body.decode("utf-8"))
@@ -178,9 +180,8 @@ def create_app(settings: Settings) -> Starlette:
 
     def explorer(request: Request) -> Response:
         if "explorer" not in state:
-            built = settings.project.build_dir / "explorer.html"
-            state["explorer"] = (built.read_text("utf-8") if built.is_file()
-                                 else _render_explorer(settings.project, state["store"]))
+            state["explorer"] = settings.explorer or explorer_page(settings.project,
+                                                                   state["store"])
         return HTMLResponse(state["explorer"])
 
     def node_page(request: Request) -> Response:
@@ -273,8 +274,12 @@ def _with_charset(media: str) -> str:
     return media if binary or "charset" in media else f"{media}; charset=utf-8"
 
 
-def _render_explorer(project: Project, store) -> str:
-    """The explorer page built from the graph (when build/ holds none)."""
+def explorer_page(project: Project, store) -> str:
+    """The explorer page: build/explorer.html where a build made one, else drawn from the graph
+    (which answers every question, each in a forked worker: best done before serving starts)."""
+    built = project.build_dir / "explorer.html"
+    if built.is_file():
+        return built.read_text("utf-8")
     from ..build import answer_all
     from ..explorer import explorer_data, render_page
     from ..paths import build_graph
