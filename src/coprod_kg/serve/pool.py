@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import os
 import threading
 from dataclasses import dataclass, field
 
@@ -302,7 +301,3 @@ class Pool:
         for worker in workers:
             worker.kill()
 
-
-def cpu_count() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
