@@ -248,7 +248,18 @@ def test_question_parameters_are_checked_as_the_cli_checks_them(client, capsys, 
 
 def test_an_unknown_question_is_a_404(client):
     assert client.get("/questions/no-such-question").status_code == 404
-    assert client.get("/questions").status_code == 200
+
+
+def test_the_question_index_links_every_question_and_parameter_value(client):
+    index = client.get("/questions")
+    assert index.status_code == 200
+    for query in QUESTIONS:
+        assert f'href="/questions/{query.name}"' in index.text
+    # the report's six principles of co-production (Table 1)
+    for principle in ("assets", "blurring-boundaries", "capabilities", "catalysts",
+                      "mutuality", "networks"):
+        assert f'href="/questions/06-principle-outcome-paths?principle={principle}"' in index.text
+    assert 'href="/questions/14-study-profile?study=croydon-sun"' in index.text
 
 
 # ---------------------------------------------------------------- pages for IRIs

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import jinja2
 import pyoxigraph as ox
@@ -31,7 +31,7 @@ from starlette.templating import Jinja2Templates
 from ..engines import query_form
 from ..namespace import BASE, ONTOLOGY_IRI
 from ..project import Project
-from ..query import QueryError, bind_params, discover, find_query
+from ..query import QueryError, bind_params, discover, find_query, parameter_sets
 from ..tables import compact
 from . import describe
 from .negotiate import FORMAT_NAMES, choose
@@ -161,8 +161,12 @@ def create_app(settings: Settings) -> Starlette:
 
     def questions(request: Request) -> Response:
         listed = discover(settings.project.queries_dir)
+        choices = {query.name: [urlencode(values) for values in
+                                parameter_sets(query, state["store"])] if query.params else []
+                   for query in listed}
         return templates.TemplateResponse(request, "questions.html",
-                                          {"title": "The report's questions", "queries": listed})
+                                          {"title": "The report's questions", "queries": listed,
+                                           "choices": choices})
 
     async def question(request: Request) -> Response:
         name = request.path_params["name"]
