@@ -50,7 +50,8 @@ def count_instances(store) -> dict[str, int]:
 
 def answer_all(project: Project, store, progress: Callable | None = None) -> list[Answer]:
     """Run every report question; parameterised ones once per possible value."""
-    from .query import discover, parameter_sets, run
+    from .engines import run
+    from .query import discover, parameter_sets
 
     jobs = [(query, params) for query in discover(project.queries_dir)
             for params in parameter_sets(query, store)]
@@ -110,15 +111,19 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
 
 
 def build(project: Project, echo: Callable[[str], None] = print,
-          progress: Callable | None = None) -> tuple[int, BuildSummary]:
+          progress: Callable | None = None, engine=None) -> tuple[int, BuildSummary]:
     """Run the whole job into ``build/``; return an exit code and what was done.
+
+    ``engine`` (e.g. an ``engines.Endpoint``) answers the checks and questions instead of the
+    embedded store.
 
     Stops with exit code 1 before writing anything when validation or an error-level check fails.
     Raises InputError for files that cannot be read.
     """
     from .cache import cached_closure, open_store, write_closure
     from .load import load_project
-    from .query import discover, refuse_unsafe_all, run_checks
+    from .engines import run_checks
+    from .query import discover, refuse_unsafe_all
     from .reason import reason
     from .tables import render
     from .validate import load_shapes, validate
@@ -143,7 +148,7 @@ def build(project: Project, echo: Callable[[str], None] = print,
     if closure_file is None:
         closure = reason(loaded.graph)
         closure_file = write_closure(project, closure.graph, loaded.fingerprint)
-    store = open_store(project, closure_file)
+    store = engine if engine is not None else open_store(project, closure_file)
     summary.asserted = len(loaded.graph)
     summary.inferred = len(store) - summary.asserted
     step("running the quality checks")

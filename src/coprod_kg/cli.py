@@ -166,8 +166,9 @@ def _progress() -> _Progress:
 def cmd_build(args) -> int:
     from .build import build
 
+    engine = _endpoint(args) if args.endpoint else None
     with _progress() as progress:
-        code, summary = build(_project(args), echo=_err, progress=progress)
+        code, summary = build(_project(args), echo=_err, progress=progress, engine=engine)
     if code:
         return code
     _out(f"built in {summary.seconds:.1f} s: {summary.asserted} asserted triples, "
@@ -228,13 +229,22 @@ def cmd_reason(args) -> int:
 
 
 def _store(args):
+    if getattr(args, "endpoint", None):
+        return _endpoint(args)
     from .cache import open_store
 
     return open_store(_project(args))
 
 
+def _endpoint(args):
+    from .engines import Endpoint
+
+    graph = None if args.endpoint_graph == "default" else args.endpoint_graph
+    return Endpoint(args.endpoint, graph=graph, timeout=getattr(args, "timeout", None) or 30.0)
+
+
 def cmd_check(args) -> int:
-    from .query import run_checks
+    from .engines import run_checks
     from .tables import render
 
     project = _project(args)
@@ -260,15 +270,19 @@ def cmd_queries(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from .query import find_query, parse_assignments, run, run_rdflib
+    from .query import find_query, parse_assignments, run_rdflib
     from .tables import render
 
     project = _project(args)
     query = find_query(project.queries_dir, args.name)
     params = parse_assignments(args.param or [])
+    if args.engine == "rdflib" and args.endpoint:
+        raise UsageError("coprod-kg query: --engine rdflib runs locally; drop it or --endpoint")
     if args.engine == "rdflib":  # the same checks, limits and messages as the default engine
         result = run_rdflib(query, _rdflib_closure(project), params, timeout=args.timeout)
     else:
+        from .engines import run
+
         result = run(query, _store(args), params, timeout=args.timeout)
     fmt = _format(args)
     _emit(args, render(result, fmt, ids=args.ids), f"{len(result.rows)} rows, {fmt}")
@@ -352,6 +366,33 @@ def cmd_viz(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    serve(_project(args), args.host, args.port, allowed_hosts=args.allowed_host,
+          cors_origins=args.cors, timeout=args.timeout, row_cap=args.row_cap,
+          workers=args.workers, memory_mb=args.memory_mb, echo=_err)
+    return EXIT_OK
+
+
+def cmd_publish(args) -> int:
+    from .cache import ensure_closure
+    from .engines import GraphStore, digest_auth, publish
+    from .export import serialise
+    from .load import load_project
+
+    project = _project(args)
+    password = os.environ.get(args.password_env) if args.user else None
+    if args.user and password is None:
+        raise UsageError(f"coprod-kg publish: set the password in ${args.password_env}")
+    asserted = serialise(load_project(project).graph, "ntriples").encode("utf-8")
+    inferred = ensure_closure(project).read_bytes()
+    store = GraphStore(args.endpoint, auth=digest_auth(args.user, password))
+    for done in publish(store, asserted, inferred):
+        _out(f"put {done.triples} triples into <{done.graph}> at {args.endpoint}")
+    return EXIT_OK
+
+
 def cmd_docs(args) -> int:
     from .atomic import write_atomic
     from .docs import generated_files
@@ -404,6 +445,11 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
               "--outcome reduced-isolation"),
     "viz": (cmd_viz, "draw the path diagram and gap map (SVG, PNG), GraphML/GEXF and the "
             "explorer page", "coprod-kg viz -o build/"),
+    "serve": (cmd_serve, "serve the reasoned graph read-only: a SPARQL endpoint, the questions as "
+              "URLs, the explorer and a page for every IRI", "coprod-kg serve --port 8080"),
+    "publish": (cmd_publish, "load the asserted and the inferred graph into a triple store as two "
+                "named graphs (SPARQL 1.1 Graph Store Protocol)",
+                "coprod-kg publish --endpoint http://127.0.0.1:7878/store"),
     "docs": (cmd_docs, "regenerate the README query table, docs/vocabulary.md, docs/cli.md and "
              "the README's pictures",
              "coprod-kg docs --check"),
@@ -488,6 +534,38 @@ def make_parser() -> argparse.ArgumentParser:
     sub["paths"].add_argument("--ids", action="store_true",
                               help="show the identifier (IRI) columns too")
     sub["viz"].add_argument("-o", "--output", help="folder to write into (default build/)")
+    for name in ("query", "check", "build"):
+        sub[name].add_argument("--endpoint", metavar="URL", help="ask a SPARQL 1.1 endpoint "
+                               "instead of the embedded store (see `coprod-kg publish`)")
+        sub[name].add_argument("--endpoint-graph", metavar="IRI",
+                               default="https://w3id.org/coprod-kg/graph/inferred",
+                               help="the graph the endpoint answers from, sent as "
+                               "default-graph-uri (default: the inferred graph `publish` "
+                               "writes; 'default' for the store's own default graph)")
+    serve = sub["serve"]
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, "
+                       "this machine only)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="a Host header to accept (repeatable; default 127.0.0.1, localhost)")
+    serve.add_argument("--cors", action="append", metavar="ORIGIN",
+                       help="allow cross-origin requests from ORIGIN (repeatable; default none)")
+    serve.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="kill a query that runs longer than this (default 10)")
+    serve.add_argument("--row-cap", type=int, default=10000, metavar="N",
+                       help="refuse answers of more than N rows (default 10000)")
+    serve.add_argument("--workers", type=int, default=2, metavar="N",
+                       help="query worker processes (default 2)")
+    serve.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
+                       help="memory limit of each query worker (default 2048)")
+    publish = sub["publish"]
+    publish.add_argument("--endpoint", required=True, metavar="URL", help="the Graph Store "
+                         "Protocol URL, e.g. http://127.0.0.1:7878/store (Oxigraph) or "
+                         "http://127.0.0.1:8890/sparql-graph-crud-auth (Virtuoso)")
+    publish.add_argument("--user", help="user name for digest authentication")
+    publish.add_argument("--password-env", default="COPROD_KG_PASSWORD", metavar="VAR",
+                         help="environment variable holding the password "
+                         "(default COPROD_KG_PASSWORD)")
     sub["docs"].add_argument("--check", action="store_true",
                              help="only report out-of-date files (exit 1 if any)")
     return parser
