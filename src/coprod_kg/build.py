@@ -112,11 +112,18 @@ def build(project: Project, echo: Callable[[str], None] = print) -> tuple[int, B
     from .query import run_checks
     from .reason import reason
     from .tables import render
-    from .validate import load_shapes, validate
+    from .validate import curation_checks, load_shapes, validate
 
     started = time.perf_counter()
     summary = BuildSummary()
     loaded = load_project(project)
+    unknown, quote_problems, notices = curation_checks(project, loaded)
+    for problem in [*notices, *unknown, *quote_problems]:
+        echo(str(problem))
+    if unknown or quote_problems:
+        echo(f"{len(unknown)} unknown term(s), {len(quote_problems)} quote or source problem(s); "
+             "nothing written")
+        return 1, summary
     report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files))
     for problem in report.problems:
         echo(str(problem))

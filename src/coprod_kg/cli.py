@@ -60,7 +60,7 @@ def cmd_build(args) -> int:
 
 def cmd_validate(args) -> int:
     from .load import load
-    from .validate import load_shapes, validate
+    from .validate import curation_checks, load_shapes, validate
 
     project = _project(args)
     if args.paths:
@@ -75,10 +75,20 @@ def cmd_validate(args) -> int:
     else:
         loaded = load(project.input_files())
         only = None
+    unknown, quote_problems, notices = curation_checks(project, loaded, only)
+    for notice in notices:
+        _err(notice)
+    if unknown:  # a misspelt term would only produce misleading shape messages
+        for problem in unknown:
+            _out(str(problem))
+        _out(f"does not conform: {len(unknown)} unknown term(s); the shapes were not run")
+        return EXIT_FAILED
     report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files),
                       only)
-    for problem in report.problems:
+    for problem in [*quote_problems, *report.problems]:
         _out(str(problem))
+    report.problems[:0] = quote_problems
+    report.conforms = report.conforms and not quote_problems
     checked = len(args.paths) if args.paths else len(project.input_files())
     if report.conforms:
         _out(f"conforms: {checked} file(s), {len(loaded.graph)} triples checked")

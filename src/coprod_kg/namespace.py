@@ -13,7 +13,7 @@ INSTANCE_KINDS = (
     "peer-support", "outcome", "measure", "direction", "status", "qualifier", "method",
     "resolution", "scheme", "report", "section", "study", "initiative", "org", "place",
     "finding", "coding", "mapping", "placement", "quote", "endnote", "citation", "work",
-    "note",
+    "note", "source",
 )
 
 EXTERNAL = {

@@ -89,3 +89,13 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
     ordered = sorted(problems)
     return ValidationReport(conforms=not any(p.severity == "violation" for p in ordered),
                             problems=ordered)
+
+
+def curation_checks(project, loaded: LoadedGraph, only_files: set[Path] | None = None):
+    """Run the checks SHACL cannot make: unknown terms, and quotes against their sources.
+
+    Returns (unknown terms, quote and source problems, notices); see curate.checks.
+    """
+    from .curate.checks import run
+
+    return run(project, loaded, only_files)
