@@ -180,3 +180,77 @@ def study_file(loaded, project, slug: str) -> Path:
     close = difflib.get_close_matches(slug, slugs, n=1)
     hint = f"; did you mean `{close[0]}`?" if close else ""
     raise InputError(slug, f"no study `{slug}` in the graph{hint} (studies: {', '.join(slugs)})")
+
+
+BLANK_KINDS = ("study", "initiative", "place", "finding", "coding", "placement")
+
+
+def _wrap(text: str, width: int = 96, indent: str = "    ") -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def blank_template(profile: Profile, sources: dict, slug: str) -> tuple[dict, dict, list[str]]:
+    """An empty template for a new study: its data, end-of-line comments and header lines."""
+    header = [f"coprod-kg study template for `{slug}`.",
+              "Fill in the fields, delete the ones that do not apply (and the example entries you",
+              f"do not need), then run: coprod-kg import {slug}.yaml",
+              "Quotes are text pasted from the source: the importer finds their line and section.",
+              "Values that name something in the graph are slugs (`networks`, not",
+              "`principle:networks`); the allowed slugs are listed below. See docs/curation.md.",
+              "", "Allowed values, from the graph:"]
+    listed = set()
+    for kind in BLANK_KINDS:
+        kp = profile.kind(kind)
+        for key in kp.fields:
+            info = profile.field_for(key)
+            if info is None or not info.allowed or info.iri == HAS_QUOTE or key in listed:
+                continue
+            listed.add(key)
+            values = [render_value(info, v) for v in info.allowed]
+            header += _wrap(f"  {key} ({info.allowed_name}): {', '.join(map(str, values))}",
+                            indent="      ")
+    data: dict = {"source": next(iter(sorted(s.slug for s in sources.values())), None)}
+    comments: dict = {("source",): "The source the quotes come from: "
+                      + ", ".join(sorted(s.slug for s in sources.values()))
+                      + ";\nor a mapping describing a new source (slug, label, text, sections):"
+                        " see docs/curation.md."}
+    examples = {"study": slug, "initiative": slug, "place": slug + "-place",
+                "finding": slug + "-finding-1", "coding": slug + "-networks",
+                "placement": slug}
+    for kind in BLANK_KINDS:
+        kp = profile.kind(kind)
+        entry: dict = {"slug": examples[kind]}
+        path = (plural(kind), 0)
+        comments[(*path, "slug")] = "required: lower-case words joined by hyphens"
+        for key in kp.fields:
+            info = profile.field_for(key)
+            if info is None or info.inverse_of is not None:
+                continue
+            if info.iri == HAS_QUOTE:
+                entry[key] = [{"text": ""}]
+                comments[(*path, key)] = ("required; " if key in kp.required else "") + \
+                    "one item per quote: `- text: pasted text` (or the slug of a quote)"
+                continue
+            entry[key] = [] if info.multi else None
+            what = []
+            if key in kp.required:
+                what.append("required")
+            if info.allowed:
+                what.append(f"one of the {key} values listed at the top")
+            elif info.numeric:
+                what.append("a number")
+            elif info.datatype is not None:
+                what.append(f"a {curie(info.datatype)}")
+            if info.label and not info.allowed:
+                what.append(info.label)
+            comments[(*path, key)] = "; ".join(what)
+        if kind == "study":
+            entry["evaluates"] = slug
+        if kind == "coding":
+            entry["codedStudy"] = slug
+        if kind == "finding":
+            entry["aboutStudy"] = slug
+        data[plural(kind)] = [entry]
+    return data, comments, header

@@ -407,6 +407,8 @@ def build_graph(ctx: Context, source: Source | None) -> tuple[Graph, URIRef | No
             and (study, CODED_FROM, None) not in graph:
         graph.add((study, CODED_FROM, source.iri))
     for index, line in enumerate(_as_list(ctx.document.data.get("triples"))):
+        if isinstance(line, dict):  # a spreadsheet row
+            line = line.get("statement", "")
         try:
             graph.parse(data=str(line), format="nt")
         except Exception as error:  # rdflib raises several kinds for bad N-Triples

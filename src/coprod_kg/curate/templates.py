@@ -363,3 +363,38 @@ def read_template(path: Path, iri_keys: set[str], list_keys: set[str]) -> Docume
     if suffix == ".xlsx":
         return read_xlsx(path, iri_keys, list_keys)
     raise InputError(path, "a template is a .yaml, .yml or .xlsx file")
+
+
+def flatten_quotes(data: dict) -> dict:
+    """Move inline quotes to the ``quotes`` list, leaving their slugs (for a spreadsheet)."""
+    flat = {key: value for key, value in data.items()}
+    moved = []
+    for key, entries in data.items():
+        if key in ("source", "quotes", "triples") or not isinstance(entries, list):
+            continue
+        new_entries = []
+        for entry in entries:
+            entry = dict(entry)
+            items = entry.get("hasQuote")
+            if isinstance(items, list):
+                refs = []
+                for item in items:
+                    if isinstance(item, dict):
+                        moved.append(item)
+                        refs.append(item["slug"])
+                    else:
+                        refs.append(item)
+                entry["hasQuote"] = refs
+            elif isinstance(items, dict):
+                moved.append(items)
+                entry["hasQuote"] = items["slug"]
+            new_entries.append(entry)
+        flat[key] = new_entries
+    quotes = moved + list(data.get("quotes") or [])
+    flat.pop("quotes", None)
+    triples = flat.pop("triples", None)
+    if quotes:
+        flat["quotes"] = quotes
+    if triples:
+        flat["triples"] = [{"statement": t} for t in triples]
+    return flat
