@@ -189,7 +189,7 @@ def resolve_source(ctx: Context, root: Path) -> tuple[Source | None, dict[Path, 
         ctx.fail(("source", "text"), f"no text file at {text_path}")
         return None, {}, record
     digest = sha256_of(text_path)
-    if spec.get("sha256") and str(spec["sha256"]) != digest:
+    if spec.get("sha256") is not None and str(spec["sha256"]) != digest:
         ctx.fail(("source", "sha256"), f"the text at {text_path} has changed since it was coded: "
                  f"its SHA-256 is {digest}, the template says {spec['sha256']}")
         return None, {}, record

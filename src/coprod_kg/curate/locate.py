@@ -79,17 +79,32 @@ def _kind(ours: str, theirs: str) -> str:
     return "changed word"
 
 
-def differences(quote: str, passage: str) -> list[str]:
-    """Say where a quote and a passage differ, word by word: quote marks, dashes, spacing, words."""
-    quote, passage = normalise(quote), passage
+def _merged_spans(quote: str, passage: str) -> list[list[int]]:
+    """The differing spans, with spans joined when only part of a word lies between them."""
     matcher = difflib.SequenceMatcher(None, quote, passage, autojunk=False)
-    found = []
+    spans: list[list[int]] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
+        if spans:
+            gap = quote[spans[-1][1]:i1]
+            if len(gap) <= 3 and gap.isalnum():
+                spans[-1][1], spans[-1][3] = i2, j2
+                continue
+        spans.append([i1, i2, j1, j2])
+    return spans
+
+
+def differences(quote: str, passage: str) -> list[str]:
+    """Say where a quote and a passage differ, word by word: quote marks, dashes, spacing, words."""
+    quote = normalise(quote)
+    found = []
+    for i1, i2, j1, j2 in _merged_spans(quote, passage):
         ours, theirs = quote[i1:i2], passage[j1:j2]
         kind = _kind(ours, theirs)
-        if kind == "changed word":  # show whole words around the change
+        inside_word = (i1 > 0 and quote[i1 - 1].isalnum()) or (i2 < len(quote) and
+                                                                quote[i2:i2 + 1].isalnum())
+        if kind == "changed word" or (inside_word and (ours + theirs).strip().isalnum()):
             while i1 > 0 and quote[i1 - 1].isalnum():
                 i1 -= 1
             while i2 < len(quote) and quote[i2].isalnum():
@@ -98,7 +113,7 @@ def differences(quote: str, passage: str) -> list[str]:
                 j1 -= 1
             while j2 < len(passage) and passage[j2].isalnum():
                 j2 += 1
-            ours, theirs = quote[i1:i2], passage[j1:j2]
+            ours, theirs, kind = quote[i1:i2], passage[j1:j2], "changed word"
         found.append(f"{kind}: the quote has {ours!r} where the source has {theirs!r} "
                      f"(character {i1 + 1})")
     return found

@@ -369,6 +369,19 @@ def flatten_quotes(data: dict) -> dict:
     """Move inline quotes to the ``quotes`` list, leaving their slugs (for a spreadsheet)."""
     flat = {key: value for key, value in data.items()}
     moved = []
+    taken = {q.get("slug") for entries in data.values() if isinstance(entries, list)
+             for e in entries if isinstance(e, dict)
+             for q in (e.get("hasQuote") if isinstance(e.get("hasQuote"), list)
+                       else [e.get("hasQuote")]) if isinstance(q, dict)}
+
+    def named(item: dict, owner: str) -> dict:
+        if item.get("slug"):
+            return item
+        slug, n = owner, 2
+        while slug in taken:
+            slug, n = f"{owner}-{n}", n + 1
+        taken.add(slug)
+        return {"slug": slug, **item}
     for key, entries in data.items():
         if key in ("source", "quotes", "triples") or not isinstance(entries, list):
             continue
@@ -380,12 +393,14 @@ def flatten_quotes(data: dict) -> dict:
                 refs = []
                 for item in items:
                     if isinstance(item, dict):
+                        item = named(item, str(entry.get("slug")))
                         moved.append(item)
                         refs.append(item["slug"])
                     else:
                         refs.append(item)
                 entry["hasQuote"] = refs
             elif isinstance(items, dict):
+                items = named(items, str(entry.get("slug")))
                 moved.append(items)
                 entry["hasQuote"] = items["slug"]
             new_entries.append(entry)
