@@ -20,7 +20,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from ..namespace import COPROD, ID, INSTANCE_KINDS, PREFIXES, prefix_name
 from .locate import describe, locate
-from .sources import Source, sources_of
+from .sources import SHARED_TEXT_FILE, TEXT_FILE, TEXT_SHA256, Source, sources_of
 
 OA_EXACT = URIRef("http://www.w3.org/ns/oa#exact")
 SOURCE_LINE = URIRef(COPROD + "sourceLine")
@@ -53,15 +53,24 @@ def curie(term) -> str:
     return f"{best}:{text[len(PREFIXES[best]):]}" if best else f"<{text}>"
 
 
-def line_of(path: Path, term) -> int | None:
-    """The first line of a file (outside comments) that names a term, by CURIE or full IRI."""
+def line_of(path: Path, term, subject: bool = False) -> int | None:
+    """The first line of a file (outside comments) that names a term, by CURIE or full IRI.
+
+    With ``subject``, prefer the line where the term starts a statement (where it is described).
+    """
     short = re.escape(curie(term))
     pattern = re.compile(rf"(?<![\w:/-]){short}(?![\w-])|<{re.escape(str(term))}>")
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if subject:
+        for number, line in enumerate(lines, start=1):
+            match = pattern.search(line)
+            if match and match.start() == 0:
+                return number
+    for number, line in enumerate(lines, start=1):
         if line.lstrip().startswith("#"):
             continue
         if pattern.search(line):
@@ -123,11 +132,21 @@ def _is_ontology(path: Path, ontology: Graph, loaded) -> bool:
     return bool(triples) and all(t in ontology for t in triples[:20])
 
 
-def source_problems(sources: dict[URIRef, Source], origin) -> tuple[list[Finding], list[str]]:
+def record_file(loaded, source: Source) -> Path | None:
+    """The file that records a source's text and hash (else the one that first describes it)."""
+    for path, triples in loaded.by_file.items():
+        if any(s == source.iri and p in (TEXT_SHA256, TEXT_FILE, SHARED_TEXT_FILE)
+               for s, p, _ in triples):
+            return path
+    return loaded.origin(source.iri)
+
+
+def source_problems(sources: dict[URIRef, Source], loaded) -> tuple[list[Finding], list[str]]:
     """A problem for each source whose text changed since it was coded; a notice for each absent."""
     problems, notices = [], []
     for source in sources.values():
-        where = str(origin(source.iri) or "(no file)")
+        path = record_file(loaded, source)
+        where = str(path or "(no file)")
         if not source.declared:
             problems.append(Finding(where, curie(source.iri), "a source document needs "
                                     "coprod:textFile or coprod:sharedTextFile naming its text"))
@@ -138,6 +157,7 @@ def source_problems(sources: dict[URIRef, Source], origin) -> tuple[list[Finding
         elif source.sha256 and source.current_sha256() != source.sha256:
             problems.append(Finding(
                 where, curie(source.iri),
+                line=line_of(path, TEXT_SHA256) if path else None, message=
                 f"the text at {source.path} has changed since it was coded: its SHA-256 is "
                 f"{source.current_sha256()}, the record says {source.sha256}; check the quotes' "
                 "lines and sections, then update coprod:textSha256"))
@@ -153,7 +173,7 @@ def quote_problems(graph: Graph, sources: dict[URIRef, Source], origin,
         if only is not None and (path is None or Path(path).resolve() not in only):
             continue
         where, node = str(path or "(no file)"), curie(quote)
-        line = line_of(path, quote) if path else None
+        line = line_of(path, quote, subject=True) if path else None
         section = graph.value(quote, IN_SECTION)
         if section is None:
             continue  # the quote shape reports a missing section
@@ -197,7 +217,7 @@ def run(project, loaded, only: set[Path] | None = None) -> tuple[list[Finding], 
         files = [f for f in files if Path(f).resolve() in only]
     unknown = unknown_terms(loaded, ontology, files)
     sources = sources_of(loaded.graph, project.root)
-    problems, notices = source_problems(sources, loaded.origin)
+    problems, notices = source_problems(sources, loaded)
     if only is not None:
         problems = [p for p in problems if Path(p.file).resolve() in only]
     problems += quote_problems(loaded.graph, sources, loaded.origin, only)

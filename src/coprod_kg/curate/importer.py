@@ -78,10 +78,14 @@ def parse_iri(ctx: Context, info: Field, value, path: tuple) -> URIRef | None:
     prefix, colon, rest = text.partition(":")
     if colon and prefix in PREFIXES:
         return URIRef(PREFIXES[prefix] + rest)
-    if info.namespace is None:
+    guess = URIRef(info.namespace + text) if info.namespace else None
+    if info.allowed and guess not in info.allowed:
+        named = [v for v in info.allowed if str(v).rsplit("/", 1)[-1] == text]
+        if len(named) == 1:  # a slug that only one allowed value has, in another namespace
+            return named[0]
+    if guess is None:
         ctx.fail(path, f"`{text}`: write `{info.key}` values as prefix:slug")
-        return None
-    return URIRef(info.namespace + text)
+    return guess
 
 
 def check_iri(ctx: Context, info: Field, term: URIRef, path: tuple, shown: str) -> None:
@@ -543,7 +547,6 @@ def import_template(project: Project, path: Path, write: bool = True, check: boo
             target = None
     if target is not None:  # re-importing an exported study replaces its file
         loaded = without(loaded, target)
-        profile = Profile(loaded.graph, loaded.part(project.ontology_files), shapes)
     ctx = Context(project, loaded, profile, document)
     source, source_files, record = resolve_source(ctx, project.root)
     if ctx.problems:
