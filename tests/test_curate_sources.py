@@ -32,7 +32,7 @@ def test_the_review_is_a_source_with_its_hash(loaded, project):
     review = [s for s in sources.values() if s.slug == "slay-stephens-2013"]
     assert len(review) == 1 and review[0].shared
     assert review[0].declared == "source/000_694a8dba0e80b449.txt"
-    # Sections come from data/report.ttl: Appendix 1's Croydon SUN entry starts at line 586.
+    # Sections come from data/sources/slay-stephens-2013.ttl: Appendix 1's Croydon SUN entry starts at line 586.
     assert any(s.iri.endswith("appendix-croydon-sun") and s.holds(586) for s in review[0].sections)
     if SOURCE.is_file():
         assert review[0].sha256 == sha256_of(SOURCE)
@@ -94,7 +94,8 @@ def test_a_source_whose_text_changed_is_reported(project_copy):
     record.write_text(text.replace(digest, "0" * 64))
     code, out, _ = run_cli("--project", project_copy, "validate")
     assert code == 1
-    assert f"{record}:11: report:slay-stephens-2013: the text at" in out
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "textSha256" in t)
+    assert f"{record}:{line}: report:slay-stephens-2013: the text at" in out
     assert "has changed since it was coded" in out and digest in out
 
 
@@ -150,3 +151,11 @@ def test_python_m_quotes_names_file_and_node_without_a_repr(project_copy, monkey
     assert code == 1
     assert f"{study}:" in out.getvalue() and "quote:croydon-sun-planned-visits" in out.getvalue()
     assert "rdflib.term" not in out.getvalue() and "https://" not in out.getvalue()
+
+
+def test_a_term_of_the_wrong_scheme_is_named_with_the_nearest_right_one(project_copy):
+    study = project_copy / "data" / "studies" / "11-croydon-sun.ttl"
+    edit(study, "coprod:codedPrinciple principle:networks", "coprod:codedPrinciple outcome:reduced-isolation")
+    code, out, err = run_cli("--project", project_copy, "validate")
+    assert code == 1, err
+    assert "outcome:reduced-isolation is not a principle of co-production" in out

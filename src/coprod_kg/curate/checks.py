@@ -222,3 +222,16 @@ def run(project, loaded, only: set[Path] | None = None) -> tuple[list[Finding], 
         problems = [p for p in problems if Path(p.file).resolve() in only]
     problems += quote_problems(loaded.graph, sources, loaded.origin, only)
     return unknown, sorted(problems), notices
+
+
+def scheme_hint(graph: Graph, value: URIRef, cls: URIRef) -> str:
+    """Say that ``value`` is not one of ``cls`` and name the nearest that is."""
+    from rdflib.namespace import RDFS
+
+    label = str(graph.value(cls, RDFS.label) or curie(cls))
+    members = sorted(str(m) for m in set(graph.subjects(RDF.type, cls)) if isinstance(m, URIRef))
+    slug = str(value).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    by_slug = {m.rsplit("/", 1)[-1]: m for m in members}
+    close = difflib.get_close_matches(slug, list(by_slug), n=1, cutoff=0.5)
+    hint = f"; did you mean {curie(URIRef(by_slug[close[0]]))}?" if close else ""
+    return f" ({curie(value)} is not a {label}{hint})"
