@@ -212,3 +212,19 @@ def test_a_bad_cell_is_named_by_sheet_row_and_cell(tmp_path, monkeypatch):
     assert (f"sheet 'codings', row 2, cell {cell.column_letter}2: `network` is not a principle; "
             "did you mean `networks`?") in err
     assert not bad.exists()
+
+
+def test_the_imported_file_is_the_same_bytes_in_every_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    written = []
+    for seed in ("1", "2"):
+        root = copy_project(tmp_path / f"project-{seed}")
+        env = {**os.environ, "PYTHONHASHSEED": seed, "COPROD_SHARED": str(SHARED)}
+        subprocess.run([sys.executable, "-m", "coprod_kg", "--project", str(root), "import",
+                        str(FIXTURES / "riverside.yaml")], check=True, env=env,
+                       capture_output=True)
+        written.append((root / "data" / "studies" / f"16-{STUDY}.ttl").read_bytes())
+    assert written[0] == written[1]

@@ -120,3 +120,9 @@ def test_export_template_of_an_unknown_study_suggests_one(tmp_path):
     code, _, err = run_cli("--project", ROOT, "export-template", "croydon", "-o",
                            tmp_path / "x.yaml")
     assert code == 2 and "did you mean `croydon-sun`?" in err
+
+
+def test_new_study_refuses_a_name_that_is_not_a_slug(tmp_path):
+    code, _, err = run_cli("--project", ROOT, "new-study", "Riverside Network", "-o",
+                           tmp_path / "x.yaml")
+    assert code == 2 and "is not a slug" in err and not (tmp_path / "x.yaml").exists()

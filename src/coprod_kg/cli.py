@@ -336,6 +336,11 @@ def cmd_new_study(args) -> int:
     from .curate.exporter import blank_template
     from .curate.sources import sources_of
 
+    import re
+
+    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", args.slug):
+        raise UsageError(f"`{args.slug}` is not a slug: write lower-case words joined by hyphens, "
+                         "e.g. riverside-peer-network")
     project = _project(args)
     loaded, profile = _curation(project)
     data, comments, header = blank_template(profile, sources_of(loaded.graph, project.root),
