@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, SHARED, SOURCE
+from conftest import SHARED, SOURCE
 from curate_helpers import copy_project, run_cli
 
 needs_text = pytest.mark.skipif(not SOURCE.is_file(), reason=f"the report's text is not at {SOURCE}")

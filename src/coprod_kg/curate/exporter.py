@@ -12,7 +12,7 @@ from rdflib.namespace import RDF, XSD
 from ..namespace import PREFIXES
 from ..project import InputError
 from .locate import locate
-from .profile import (HAS_QUOTE, IN_SECTION, KIND_ORDER, OA_EXACT, QUOTE_KEYS, SOURCE_LINE,
+from .profile import (HAS_QUOTE, IN_SECTION, KIND_ORDER, OA_EXACT, SOURCE_LINE,
                       Field, Profile, curie, kind_of, plural)
 from .sources import Source
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
