@@ -6,10 +6,10 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-from rdflib import Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
-from ..namespace import PREFIXES
+from ..namespace import ID, PREFIXES
 from ..project import InputError
 from .locate import locate
 from .profile import (HAS_QUOTE, IN_SECTION, KIND_ORDER, OA_EXACT, SOURCE_LINE,
@@ -84,10 +84,11 @@ def export_study(loaded, profile: Profile, path: Path, source: Source | None) ->
         if p == RDF.type and kind_of(s) and s not in typed:
             typed.append(s)
     nodes = set(typed)
+    nested = {s for s, _, _ in triples if isinstance(s, BNode)}
     props = defaultdict(list)  # node -> [(key, field, value term)]
     leftovers = []
     for s, p, o in triples:
-        if s in nodes:
+        if s in nodes or s in nested:
             if p != RDF.type:
                 props[s].append((profile.fields[p], o))
             continue
@@ -101,11 +102,13 @@ def export_study(loaded, profile: Profile, path: Path, source: Source | None) ->
     sections: dict[str, list] = {}
 
     def entry_for(node) -> dict:
-        kind, slug = kind_of(node)
-        entry: dict = {"slug": slug}
-        kp = profile.kind(kind)
+        if isinstance(node, BNode):
+            kind, entry, cls = "", {}, None
+        else:
+            kind, slug = kind_of(node)
+            entry, cls = {"slug": slug}, profile.kind(kind).cls
         types = [o for s, p, o in triples if s == node and p == RDF.type]
-        if types != [kp.cls]:
+        if types != [cls] and (types or cls is not None):
             entry["type"] = [curie(t).removeprefix("coprod:") for t in types]
         grouped: dict = {}
         for info, value in props[node]:
@@ -124,7 +127,11 @@ def export_study(loaded, profile: Profile, path: Path, source: Source | None) ->
                 if line is None:
                     entry.pop("line", None)
         for key, (info, values) in grouped.items():
-            if info.iri == HAS_QUOTE:
+            if any(isinstance(v, BNode) for v in values):
+                rendered = [entry_for(v) if v in nested else render_value(info, v) for v in values]
+                entry[key] = rendered[0] if len(rendered) == 1 and not info.multi else rendered
+                continue
+            if info.iri == HAS_QUOTE or info.namespace == ID + "quote/":
                 rendered = []
                 for value in values:
                     if value in quotes_here and value not in emitted:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from ..namespace import COPROD, ID, PREFIXES
@@ -348,6 +348,56 @@ def build_graph(ctx: Context, source: Source | None) -> tuple[Graph, URIRef | No
                     qiri = register("quote", qpath, item, owner=str(entry.get("slug")))
                     if qiri is not None:
                         nodes.append(("quote", qpath, item, qiri))
+    def add_fields(node, entry: dict, path: tuple, kind: str, kp) -> None:
+        for key, value in entry.items():
+            if key in ("slug", "type") or _empty(value):
+                continue
+            if kind == "quote" and key in ("line", "section"):
+                continue
+            info = ctx.profile.field_for(key)
+            allowed_keys = kp.fields
+            anywhere = info is not None and (kind == "" or info.domain is None) and \
+                info.inverse_of is None
+            if info is None or (key not in allowed_keys and ":" not in key and not anywhere):
+                known = allowed_keys or sorted(ctx.profile.by_key)
+                ctx.fail((*path, key), f"`{key}` is not a field of a {kind or 'nested node'}"
+                         f"{_suggest(key, known)} (fields: {', '.join(allowed_keys or ['see the ontology'])})")
+                continue
+            quoting = info.iri == HAS_QUOTE or info.namespace == ID + "quote/"
+            values = value if isinstance(value, list) else [value]
+            for index, item in enumerate(values):
+                vpath = (*path, key, index) if isinstance(value, list) else (*path, key)
+                if quoting and isinstance(item, dict):
+                    term = URIRef(ID + f"quote/{item.get('slug')}") if item.get("slug") else None
+                    if term is None or term not in ctx.defined:
+                        term = register("quote", vpath, item, owner=str(entry.get("slug") or
+                                                                         path[0]))
+                        if term is not None:
+                            graph.add((term, RDF.type, URIRef(COPROD + "Quote")))
+                            add_fields(term, item, vpath, "quote", ctx.profile.kind("quote"))
+                            quotes.append((vpath, item, term))
+                elif info.iri_values and isinstance(item, dict) and set(item) - {"iri"}:
+                    term = BNode()  # a nested node, such as a structured figure
+                    for name in _as_list(item.get("type")):
+                        name = str(name)
+                        typed = URIRef(COPROD + name) if ":" not in name else parse_iri(
+                            ctx, Field(RDF.type, "type", True), name, (*vpath, "type"))
+                        if typed is not None:
+                            graph.add((term, RDF.type, typed))
+                    add_fields(term, item, vpath, "", ctx.profile.kind(""))
+                elif info.iri_values:
+                    term = parse_iri(ctx, info, item, vpath)
+                    if term is not None:
+                        check_iri(ctx, info, term, vpath, str(item))
+                else:
+                    term = parse_literal(ctx, info, item, vpath)
+                if term is None:
+                    continue
+                if info.inverse_of is not None:
+                    graph.add((term, info.inverse_of, node))
+                else:
+                    graph.add((node, info.iri, term))
+
     study = None
     for kind, path, entry, iri in nodes:
         kp = ctx.profile.kind(kind)
@@ -370,35 +420,7 @@ def build_graph(ctx: Context, source: Source | None) -> tuple[Graph, URIRef | No
                 info = ctx.profile.field_for(key)
                 hint = f" ({info.definition})" if info and info.definition else ""
                 ctx.fail(path, f"missing required field `{key}` of a {kind}{hint}")
-        for key, value in entry.items():
-            if key in ("slug", "type") or _empty(value):
-                continue
-            if kind == "quote" and key in ("line", "section"):
-                continue
-            info = ctx.profile.field_for(key)
-            allowed_keys = kp.fields
-            anywhere = info is not None and info.domain is None and info.inverse_of is None
-            if info is None or (key not in allowed_keys and ":" not in key and not anywhere):
-                ctx.fail((*path, key), f"`{key}` is not a field of a {kind}"
-                         f"{_suggest(key, allowed_keys)} (fields: {', '.join(allowed_keys)})")
-                continue
-            values = value if isinstance(value, list) else [value]
-            for index, item in enumerate(values):
-                vpath = (*path, key, index) if isinstance(value, list) else (*path, key)
-                if info.iri == HAS_QUOTE and isinstance(item, dict):
-                    term = URIRef(ID + f"quote/{item.get('slug')}") if item.get("slug") else None
-                elif info.iri_values:
-                    term = parse_iri(ctx, info, item, vpath)
-                    if term is not None:
-                        check_iri(ctx, info, term, vpath, str(item))
-                else:
-                    term = parse_literal(ctx, info, item, vpath)
-                if term is None:
-                    continue
-                if info.inverse_of is not None:
-                    graph.add((term, info.inverse_of, iri))
-                else:
-                    graph.add((iri, info.iri, term))
+        add_fields(iri, entry, path, kind, kp)
         if kind == "quote":
             quotes.append((path, entry, iri))
     for path, entry, iri in quotes:

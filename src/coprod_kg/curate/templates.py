@@ -196,7 +196,7 @@ def _to_cell(value, iri_field: bool):
     if isinstance(value, list):
         return "\n".join(str(_to_cell(v, iri_field)) for v in value)
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     if isinstance(value, Decimal):
         return str(value)
     return value
@@ -338,18 +338,19 @@ def _from_cell(value, iri: bool, many: bool):
     text = str(value)
     if text.startswith("'="):
         text = text[1:]
-    parts = re.split(r"[\n,;]+", text) if iri else text.split("\n") if many else [text]
+    lines = text.split("\n") if iri or many else [text]
     values = []
-    for part in (p.strip() if iri else p for p in parts):
-        if not part:
-            continue
-        if part.startswith("{") and part.endswith("}"):
+    for line in lines:
+        if line.strip().startswith("{") and line.strip().endswith("}"):
             try:
-                values.append(json.loads(part))
+                values.append(json.loads(line))  # a typed value or a nested node
                 continue
             except json.JSONDecodeError:
                 pass
-        values.append(part)  # text that looks like a number becomes one only in a numeric field
+        parts = re.split(r"[,;]+", line) if iri else [line]
+        for part in (p.strip() if iri else p for p in parts):
+            if part:
+                values.append(part)  # text like a number becomes one only in a numeric field
     if not many and len(values) == 1:
         return values[0]
     return values if len(values) != 1 else values[0]
