@@ -103,6 +103,15 @@ def test_new_study_as_a_workbook(tmp_path):
     assert {"studies", "findings", "codings", "quotes", "allowed values"} <= set(book.sheetnames)
     header = [c.value for c in book["codings"][1]]
     assert {"slug", "codedPrinciple", "rationale", "hasQuote"} <= set(header)
+    principle = book["codings"][1][header.index("codedPrinciple")]
+    assert principle.comment is not None and principle.comment.text == "required"
+    offered = {str(v.sqref): v.formula1 for v in book["codings"].data_validations.dataValidation}
+    row = next(r for r in book["allowed values"].iter_rows(values_only=True)
+               if r[0] == "codedPrinciple")
+    # The six principles of the review (lines 59-64) are offered in a drop-down.
+    assert set(filter(None, row[1:])) == {"assets", "capabilities", "mutuality", "networks",
+                                          "blurring-boundaries", "catalysts"}
+    assert any(key.startswith(principle.column_letter) for key in offered)
 
 
 @needs_text

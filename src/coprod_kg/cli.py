@@ -323,8 +323,11 @@ def _write_template(data: dict, out: Path, fmt: str, profile, comments=None, hea
 
             allowed[info.key] = [str(render_value(info, v)) for v in info.allowed]
     stream = io.BytesIO()
+    required = {f"{kind}s" if kind != "study" else "studies": set(kp.required)
+                for kind, kp in profile.kinds.items()}
     write_xlsx(flatten_quotes(data), stream,
                {f.key for f in profile.fields.values() if f.iri_values}, allowed,
+               required=required,
                notes=header or ["coprod-kg study template: one sheet per kind of node, one row "
                                 "per node, one value per line in a cell.",
                                 "Quotes go on the sheet 'quotes' (slug, text); other sheets name "

@@ -203,10 +203,18 @@ def _to_cell(value, iri_field: bool):
 
 
 def write_xlsx(data: dict, path_or_stream, iri_keys: set[str], allowed: dict[str, list[str]],
-               columns: dict[str, list[str]] | None = None, notes: list[str] | None = None):
-    """Write a template as a workbook: a sheet per section, a header row of field names."""
+               columns: dict[str, list[str]] | None = None, notes: list[str] | None = None,
+               required: dict[str, set[str]] | None = None):
+    """Write a template as a workbook: a sheet per section, a header row of field names.
+
+    A column with allowed values offers them in a drop-down (from the sheet "allowed values");
+    a required field's header cell carries a note saying so.
+    """
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
     sheet = book.active
@@ -241,13 +249,27 @@ def write_xlsx(data: dict, path_or_stream, iri_keys: set[str], allowed: dict[str
         sheet.append(names)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
+            if cell.value in (required or {}).get(key, ()):
+                cell.comment = Comment("required", "coprod-kg")
         for entry in entries:
             sheet.append([_cell_value(_to_cell(entry.get(n), n in iri_keys)) for n in names])
+        rows = {name: index for index, name in enumerate(allowed, start=2)}
+        for column, name in enumerate(names, start=1):
+            if name in rows and name != "hasQuote":
+                values = allowed[name]
+                # A hint, not a rule: a cell may hold several values, one a line.
+                check = DataValidation(
+                    type="list", showErrorMessage=False, allow_blank=True,
+                    formula1=f"'allowed values'!$B${rows[name]}:"
+                             f"${get_column_letter(len(values) + 1)}${rows[name]}")
+                sheet.add_data_validation(check)
+                letter = get_column_letter(column)
+                check.add(f"{letter}2:{letter}{max(len(entries), 1) + 200}")
     if allowed:
         sheet = book.create_sheet("allowed values")
-        sheet.append(["field", "allowed values (read only; not imported)"])
+        sheet.append(["field", "allowed values, one a cell (read only; not imported)"])
         for name, values in allowed.items():
-            sheet.append([name, ", ".join(values)])
+            sheet.append([name, *values])
     book.save(path_or_stream)
 
 
