@@ -67,7 +67,8 @@ def main() -> None:
             template = folder / f"{study.stem}.yaml"
             template.write_text(dump_yaml(export_study(loaded, profile, study,
                                                        source_of_file(loaded, study, sources))))
-            import_template(project, template, write=False, check=False, loaded=loaded)
+            import_template(project, template, write=False, check=False, loaded=loaded,
+                                   replace=True)
 
     print(f"round trip of the 15 studies (YAML):   {median(round_trip, runs):.2f}")
     exclusions = read_exclusions(exclusions_path(project, source))

@@ -151,7 +151,9 @@ def test_reimporting_the_exported_study_rewrites_its_own_file(grown, tmp_path, m
     before = Graph().parse(target)
     template = tmp_path / "again.yaml"
     assert run_cli("--project", root, "export-template", STUDY, "-o", template)[0] == 0
-    code, out, err = run_cli("--project", root, "import", template)
+    code, _, err = run_cli("--project", root, "import", template)
+    assert code == 1 and "already exists" in err and "--replace" in err
+    code, out, err = run_cli("--project", root, "import", template, "--replace")
     assert code == 0, err
     assert isomorphic(before, Graph().parse(target))
     assert not (root / "data" / "studies" / f"17-{STUDY}.ttl").exists()

@@ -38,7 +38,8 @@ def _round_trip(project, loaded, profile, study, tmp_path, fmt):
     else:
         write_xlsx(flatten_quotes(data), template,
                    {f.key for f in profile.fields.values() if f.iri_values}, {})
-    imported = import_template(project, template, write=False, check=False, loaded=loaded)
+    imported = import_template(project, template, write=False, check=False, loaded=loaded,
+                                   replace=True)
     original = Graph()
     for triple in loaded.by_file[study]:
         original.add(triple)

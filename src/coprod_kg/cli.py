@@ -366,7 +366,7 @@ def cmd_export_template(args) -> int:
     out = _template_out(args, args.study)
     _write_template(data, out, args.format, profile, header=[
         f"coprod-kg template of the study `{args.study}`, exported from {path.name}.",
-        f"Edit it, then run `coprod-kg import {out.name}` to rewrite {path.name}."])
+        f"Edit it, then run `coprod-kg import {out.name} --replace` to rewrite {path.name}."])
     _out(f"wrote {out} from {path}")
     return EXIT_OK
 
@@ -377,7 +377,8 @@ def cmd_import(args) -> int:
 
     project = _project(args)
     try:
-        imported = import_template(project, Path(args.template), write=not args.dry_run)
+        imported = import_template(project, Path(args.template), write=not args.dry_run,
+                                   replace=args.replace)
     except TemplateError as error:
         for problem in error.problems:
             _err(problem)
@@ -518,6 +519,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub["import"].add_argument("template", metavar="FILE", help="a .yaml or .xlsx template")
     sub["import"].add_argument("--dry-run", action="store_true",
                                help="check everything but write nothing")
+    sub["import"].add_argument("--replace", action="store_true",
+                               help="rewrite an existing study's file from the template")
     sub["coverage"].add_argument("source", metavar="SOURCE", help="a source slug")
     sub["coverage"].add_argument("--uncovered", action="store_true",
                                  help="list only the numbers nothing accounts for")

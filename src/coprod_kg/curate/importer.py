@@ -535,7 +535,7 @@ def without(loaded, excluded: Path):
 
 
 def import_template(project: Project, path: Path, write: bool = True, check: bool = True,
-                    loaded=None) -> Imported:
+                    loaded=None, replace: bool = False) -> Imported:
     """Import a template into ``data/studies/NN-slug.ttl`` (and a new source into data/sources/).
 
     Raises TemplateError with every problem found, located in the template, or InputError for
@@ -567,6 +567,10 @@ def import_template(project: Project, path: Path, write: bool = True, check: boo
         except InputError:
             target = None
     if target is not None:  # re-importing an exported study replaces its file
+        if not replace:
+            raise TemplateError([f"{document.where(('studies', 0, 'slug'))}: study "
+                                 f"`{study_slug}` already exists in {target}; import with "
+                                 "--replace to rewrite that file from this template"])
         loaded = without(loaded, target)
     ctx = Context(project, loaded, profile, document)
     source, source_files, record = resolve_source(ctx, project.root)
@@ -584,7 +588,7 @@ def import_template(project: Project, path: Path, write: bool = True, check: boo
     study_path = target or next_study_path(project, study_slug)
     header = [f"{study_path.name}: written by `coprod-kg import {path.name}`.",
               "Edit the template (`coprod-kg export-template " + study_slug + "`) and import it "
-              "again rather than this file."]
+              "again with --replace rather than edit this file."]
     turtle = to_turtle(graph, header)
     files = dict(source_files)
     if len(record) and not (source.iri, None, None) in loaded.graph:
