@@ -91,6 +91,13 @@ def test_it_shows_in_the_answers_with_its_source(built):
     assert any(r["aspect"] == "4 finding" and "120 to 75" in r["item"] for r in profile)
 
 
+def test_stats_count_the_studies_of_each_source(built):
+    code, out, _ = run_cli("--project", built, "stats")
+    assert code == 0
+    assert "studies from slay-stephens-2013: 15" in out  # Appendix 1's 15 documents (line 41)
+    assert "studies from riverside-evaluation: 1" in out
+
+
 def test_table1_still_counts_only_the_reviews_studies(built):
     rows = {r["name"]: r for r in _rows(built / "build" / "answers" / "01-principle-prevalence.csv")}
     # Table 1 (line 105): networks in 12 of the 15 studies; the invented study is coded networks.

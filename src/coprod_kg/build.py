@@ -47,6 +47,15 @@ def count_instances(store) -> dict[str, int]:
     return counts
 
 
+def studies_by_source(store) -> dict[str, int]:
+    """How many studies come from each source (the review that lists them, or their own text)."""
+    found = store.query(
+        "SELECT ?source (COUNT(DISTINCT ?study) AS ?n) WHERE { ?study a "
+        "<https://w3id.org/coprod-kg/ontology#ReviewedStudy> ; "
+        "<https://w3id.org/coprod-kg/ontology#codedFrom> ?source } GROUP BY ?source ORDER BY ?source")
+    return {row["source"].value.rsplit("/", 1)[-1]: int(row["n"].value) for row in found}
+
+
 def answer_all(project: Project, store) -> list[Answer]:
     """Run every report question; parameterised ones once per possible value."""
     from .query import discover, parameter_sets, run

@@ -198,12 +198,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .build import count_instances
+    from .build import count_instances, studies_by_source
 
     store = _store(args)
     _out(f"triples (reasoned): {len(store)}")
     for name, number in count_instances(store).items():
         _out(f"{name}: {number}")
+    for source, number in studies_by_source(store).items():
+        _out(f"  studies from {source}: {number}")
     return EXIT_OK
 
 
