@@ -414,7 +414,8 @@ def build_graph(ctx: Context, source: Source | None) -> tuple[Graph, URIRef | No
             graph.add((iri, RDF.type, term))
         if kind == "study":
             study = iri if study is None else study
-        required = set(kp.required) - {"line", "section", "hasQuote" if kind == "quote" else ""}
+        required = ctx.profile.required_for(types) if entry.get("type") else set(kp.required)
+        required -= {"line", "section", "hasQuote" if kind == "quote" else ""}
         for key in sorted(required):
             if _empty(entry.get(key)):
                 info = ctx.profile.field_for(key)

@@ -190,6 +190,8 @@ class Profile:
                     if domain in classes:
                         used_on[kind][prop] += 1
         required = shape_info.get("required", {})
+        self.required_by_class = {cls: {self.fields[p].key for p in props if p in self.fields}
+                                  for cls, props in required.items()}
         for kind in sorted(set(types) | set(used_on)):
             cls = types[kind].most_common(1)[0][0] if types[kind] else None
             props = [p for p in self.fields if used_on[kind][p]]
@@ -237,6 +239,10 @@ class Profile:
             if prefix in PREFIXES:
                 return self.fields.get(URIRef(PREFIXES[prefix] + rest))
         return found
+
+    def required_for(self, classes: list[URIRef]) -> set[str]:
+        """The fields the shapes require of a node of these classes."""
+        return set().union(*(self.required_by_class.get(c, set()) for c in classes))
 
     def kind(self, kind: str) -> KindProfile:
         return self.kinds.get(kind) or KindProfile(kind, None)
