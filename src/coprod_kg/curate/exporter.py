@@ -112,6 +112,7 @@ def export_study(loaded, profile: Profile, path: Path, source: Source | None) ->
             entry["type"] = [curie(t).removeprefix("coprod:") for t in types]
         grouped: dict = {}
         for info, value in props[node]:
+            info = profile.field_in(kind, info)
             grouped.setdefault(info.key, (info, []))[1].append(value)
         if kind == "quote":
             text = next((v for i, v in props[node] if i.iri == OA_EXACT), None)

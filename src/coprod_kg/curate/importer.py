@@ -96,7 +96,9 @@ def check_iri(ctx: Context, info: Field, term: URIRef, path: tuple, shown: str) 
             info.namespace) else curie(v) for v in info.allowed]
         listed = ", ".join(options) if len(options) <= 12 else \
             f"{len(options)} values; `coprod-kg new-study` lists them"
-        ctx.fail(path, f"`{shown}` is not a {info.allowed_name or info.key}"
+        name = info.allowed_name or info.key
+        article = "an" if name[:1].lower() in "aeiou" else "a"
+        ctx.fail(path, f"`{shown}` is not {article} {name}"
                        f"{_suggest(shown, options)} (allowed: {listed})")
         return
     if str(term).startswith(ID) and term not in ctx.defined and not ctx.profile.defined(term):
@@ -355,6 +357,8 @@ def build_graph(ctx: Context, source: Source | None) -> tuple[Graph, URIRef | No
             if kind == "quote" and key in ("line", "section"):
                 continue
             info = ctx.profile.field_for(key)
+            if info is not None:
+                info = ctx.profile.field_in(kind, info)
             allowed_keys = kp.fields
             anywhere = info is not None and (kind == "" or info.domain is None) and \
                 info.inverse_of is None

@@ -105,6 +105,7 @@ class Profile:
         self.fields: dict[URIRef, Field] = {}
         self.by_key: dict[str, Field] = {}
         self.kinds: dict[str, KindProfile] = {}
+        self._kind_objects: dict = defaultdict(Counter)
         self._build(graph, ontology, shapes)
 
     # ------------------------------------------------------------ construction
@@ -128,6 +129,8 @@ class Profile:
                 literals[p][(o.language, o.datatype)] += 1
             else:
                 objects[p][namespace_of(o)] += 1
+                if kind:
+                    self._kind_objects[(kind[0], p)][namespace_of(o)] += 1
         order = {}
         for index, (s, _, _) in enumerate(ontology.triples((None, RDF.type, None))):
             order.setdefault(s, index)
@@ -140,6 +143,7 @@ class Profile:
             inverses[a], inverses[b] = b, a
         locals_ = Counter(local_name(p) for p in properties)
         shape_info = self._shape_info(shapes)
+        self._by_class = shape_info.pop("by class")
         for prop in sorted(properties, key=lambda p: (order.get(p, 10**6), str(p))):
             name = local_name(prop)
             key = QUOTE_KEYS.get(prop) or (name if locals_[name] == 1 else curie(prop))
@@ -213,6 +217,7 @@ class Profile:
     def _shape_info(shapes: Graph) -> dict:
         """sh:in lists and sh:class per path, and the paths each target class requires."""
         info: dict = {}
+        by_class: dict = {}
         required: dict = defaultdict(set)
         for shape, cls in shapes.subject_objects(SH.targetClass):
             for prop_shape in shapes.objects(shape, SH.property):
@@ -227,7 +232,10 @@ class Profile:
                 klass = shapes.value(prop_shape, SH["class"])
                 old = info.get(path, (None, None))
                 info[path] = (allowed or old[0], klass or old[1])
+                mine = by_class.get((cls, path), (None, None))
+                by_class[(cls, path)] = (allowed or mine[0], klass or mine[1])
         info["required"] = required
+        info["by class"] = by_class
         return info
 
     # ------------------------------------------------------------ lookups
@@ -239,6 +247,34 @@ class Profile:
             if prefix in PREFIXES:
                 return self.fields.get(URIRef(PREFIXES[prefix] + rest))
         return found
+
+    def field_in(self, kind: str, info: Field) -> Field:
+        """The field as it is used on one kind of node: its usual namespace and allowed values there.
+
+        (``skos:broader`` of a place names a place; of an outcome, an outcome.)
+        """
+        from dataclasses import replace
+
+        if not info.iri_values or not kind:
+            return info
+        cls = self.kind(kind).cls
+        used = self._kind_objects.get((kind, info.iri))
+        namespace = used.most_common(1)[0][0] if used else info.namespace
+        allowed, klass = self._by_class.get((cls, info.iri), (None, None))
+        if allowed is None and klass is not None:
+            allowed = sorted(set(self.graph.subjects(RDF.type, klass))) or None
+        if allowed is None and klass is None:
+            same = info.allowed and namespace and any(str(v).startswith(namespace)
+                                                      for v in info.allowed)
+            allowed = info.allowed if same or not used else None
+        if namespace == info.namespace and allowed == info.allowed:
+            return info
+        name = info.allowed_name
+        if allowed and allowed != info.allowed:
+            kinds = {kind_of(v)[0] if kind_of(v) else None for v in allowed}
+            name = kinds.pop().replace("-", " ") if len(kinds) == 1 and None not in kinds \
+                else info.key
+        return replace(info, namespace=namespace, allowed=allowed, allowed_name=name)
 
     def required_for(self, classes: list[URIRef]) -> set[str]:
         """The fields the shapes require of a node of these classes."""
