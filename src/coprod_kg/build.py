@@ -48,6 +48,15 @@ def count_instances(store) -> dict[str, int]:
     return counts
 
 
+def studies_by_source(store) -> dict[str, int]:
+    """How many studies come from each source (the review that lists them, or their own text)."""
+    found = store.query(
+        "SELECT ?source (COUNT(DISTINCT ?study) AS ?n) WHERE { ?study a "
+        "<https://w3id.org/coprod-kg/ontology#ReviewedStudy> ; "
+        "<https://w3id.org/coprod-kg/ontology#codedFrom> ?source } GROUP BY ?source ORDER BY ?source")
+    return {row["source"].value.rsplit("/", 1)[-1]: int(row["n"].value) for row in found}
+
+
 def answer_all(project: Project, store, progress: Callable | None = None) -> list[Answer]:
     """Run every report question; parameterised ones once per possible value."""
     from .engines import run
@@ -126,7 +135,7 @@ def build(project: Project, echo: Callable[[str], None] = print,
     from .query import discover, refuse_unsafe_all
     from .reason import reason
     from .tables import render
-    from .validate import load_shapes, validate
+    from .validate import curation_checks, load_shapes, validate
 
     started = time.perf_counter()
     summary = BuildSummary()
@@ -135,6 +144,13 @@ def build(project: Project, echo: Callable[[str], None] = print,
     refuse_unsafe_all(discover(project.queries_dir) + discover(project.checks_dir))
     step("loading and validating the data")
     loaded = load_project(project)
+    unknown, quote_problems, notices = curation_checks(project, loaded)
+    for problem in [*notices, *unknown, *quote_problems]:
+        echo(str(problem))
+    if unknown or quote_problems:
+        echo(f"{len(unknown)} unknown term(s), {len(quote_problems)} quote or source problem(s); "
+             "nothing written")
+        return 1, summary
     report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files))
     for problem in report.problems:
         echo(str(problem))

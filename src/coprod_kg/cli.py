@@ -183,7 +183,7 @@ def cmd_build(args) -> int:
 
 def cmd_validate(args) -> int:
     from .load import load
-    from .validate import load_shapes, validate
+    from .validate import curation_checks, load_shapes, validate
 
     project = _project(args)
     if args.paths:
@@ -198,10 +198,20 @@ def cmd_validate(args) -> int:
     else:
         loaded = load(project.input_files())
         only = None
+    unknown, quote_problems, notices = curation_checks(project, loaded, only)
+    for notice in notices:
+        _err(notice)
+    if unknown:  # a misspelt term would only produce misleading shape messages
+        for problem in unknown:
+            _out(str(problem))
+        _out(f"does not conform: {len(unknown)} unknown term(s); the shapes were not run")
+        return EXIT_FAILED
     report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files),
                       only)
-    for problem in report.problems:
+    for problem in [*quote_problems, *report.problems]:
         _out(str(problem))
+    report.problems[:0] = quote_problems
+    report.conforms = report.conforms and not quote_problems
     checked = len(args.paths) if args.paths else len(project.input_files())
     if report.conforms:
         _out(f"conforms: {checked} file(s), {len(loaded.graph)} triples checked")
@@ -320,12 +330,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .build import count_instances
+    from .build import count_instances, studies_by_source
 
     store = _store(args)
     _out(f"triples (reasoned): {len(store)}")
     for name, number in count_instances(store).items():
         _out(f"{name}: {number}")
+    for source, number in studies_by_source(store).items():
+        _out(f"  studies from {source}: {number}")
     return EXIT_OK
 
 
@@ -421,6 +433,150 @@ def cmd_docs(args) -> int:
     return EXIT_OK
 
 
+def _curation(project):
+    """The project graph and the template profile (for the curation commands)."""
+    from .curate.profile import Profile
+    from .load import load_project
+    from .validate import load_shapes
+
+    loaded = load_project(project)
+    return loaded, Profile(loaded.graph, loaded.part(project.ontology_files),
+                           load_shapes(project.shapes_file))
+
+
+def cmd_locate(args) -> int:
+    from .curate.locate import describe, locate
+    from .curate.sources import find_source
+    from .load import load_project
+    from .project import InputError
+
+    project = _project(args)
+    source = find_source(load_project(project).graph, project.root, args.source)
+    if not source.available:
+        raise InputError(source.path, f"the text of source `{source.slug}` is not here"
+                         + (" (set COPROD_SHARED to the folder that holds it)" if source.shared
+                            else ""))
+    location = locate(source, args.text)
+    _out(describe(location, f"`{source.slug}`"))
+    return EXIT_OK if location.found else EXIT_FAILED
+
+
+def _template_out(args, slug: str) -> Path:
+    out = Path(args.output) if args.output else Path(f"{slug}.{args.format}")
+    if out.exists() and not args.force:
+        raise UsageError(f"{out} exists; choose another file with -o, or --force to replace it")
+    return out
+
+
+def _write_template(data: dict, out: Path, fmt: str, profile, comments=None, header=None):
+    from .atomic import write_atomic
+    from .curate.templates import dump_yaml, flatten_quotes, write_xlsx
+
+    if fmt == "yaml":
+        write_atomic(out, dump_yaml(data, header, comments))
+        return
+    import io
+
+    allowed = {}
+    for info in profile.fields.values():
+        if info.allowed and info.iri_values and info.key != "hasQuote":
+            from .curate.exporter import render_value
+
+            allowed[info.key] = [str(render_value(info, v)) for v in info.allowed]
+    stream = io.BytesIO()
+    required = {f"{kind}s" if kind != "study" else "studies": set(kp.required)
+                for kind, kp in profile.kinds.items()}
+    write_xlsx(flatten_quotes(data), stream,
+               {f.key for f in profile.fields.values() if f.iri_values}, allowed,
+               required=required,
+               notes=header or ["coprod-kg study template: one sheet per kind of node, one row "
+                                "per node, one value per line in a cell.",
+                                "Quotes go on the sheet 'quotes' (slug, text); other sheets name "
+                                "them by slug in the column hasQuote."])
+    write_atomic(out, stream.getvalue())
+
+
+def cmd_new_study(args) -> int:
+    from .curate.exporter import blank_template
+    from .curate.sources import sources_of
+
+    import re
+
+    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", args.slug):
+        raise UsageError(f"`{args.slug}` is not a slug: write lower-case words joined by hyphens, "
+                         "e.g. riverside-peer-network")
+    project = _project(args)
+    loaded, profile = _curation(project)
+    data, comments, header = blank_template(profile, sources_of(loaded.graph, project.root),
+                                            args.slug)
+    out = _template_out(args, args.slug)
+    _write_template(data, out, args.format, profile, comments, header)
+    _out(f"wrote {out}: fill it in, then run `coprod-kg import {out}`")
+    return EXIT_OK
+
+
+def cmd_export_template(args) -> int:
+    from .curate.exporter import export_study, source_of_file, study_file
+    from .curate.sources import sources_of
+
+    project = _project(args)
+    loaded, profile = _curation(project)
+    path = study_file(loaded, project, args.study)
+    data = export_study(loaded, profile, path, source_of_file(
+        loaded, path, sources_of(loaded.graph, project.root)))
+    out = _template_out(args, args.study)
+    _write_template(data, out, args.format, profile, header=[
+        f"coprod-kg template of the study `{args.study}`, exported from {path.name}.",
+        f"Edit it, then run `coprod-kg import {out.name} --replace` to rewrite {path.name}."])
+    _out(f"wrote {out} from {path}")
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from .curate.importer import import_template
+    from .curate.templates import TemplateError
+
+    project = _project(args)
+    try:
+        imported = import_template(project, Path(args.template), write=not args.dry_run,
+                                   replace=args.replace)
+    except TemplateError as error:
+        for problem in error.problems:
+            _err(problem)
+        _err(f"{len(error.problems)} problem(s); nothing written")
+        return EXIT_FAILED
+    for path in [*imported.source_files, imported.study_path]:
+        _out(f"{'would write' if args.dry_run else 'wrote'} {path}")
+    _out(f"{imported.study_path.name} conforms with the rest of the graph; run `coprod-kg build` "
+         "to see it in the answers, paths and pictures")
+    return EXIT_OK
+
+
+def cmd_coverage(args) -> int:
+    from .curate.coverage import coverage, exclusions_path, read_exclusions
+    from .curate.sources import find_source
+    from .load import load_project
+    from .project import InputError
+
+    project = _project(args)
+    graph = load_project(project).graph
+    source = find_source(graph, project.root, args.source)
+    if not source.available:
+        raise InputError(source.path, f"the text of source `{source.slug}` is not here")
+    numbers = coverage(graph, source, read_exclusions(exclusions_path(project, source)))
+    for number in numbers:
+        if args.uncovered and number.status != "uncovered":
+            continue
+        _out(f"line {number.line:>4}  {number.token:>10}  {number.status:<9}  {number.by}")
+    counts = {s: sum(n.status == s for n in numbers) for s in ("held", "excluded", "uncovered")}
+    _out(f"{len(numbers)} numbers in `{source.slug}`: " + ", ".join(f"{v} {k}" for k, v in
+                                                                  counts.items()))
+    if counts["uncovered"]:
+        _out(f"  record each uncovered number on a finding, or give a reason in "
+             f"{exclusions_path(project, source)}")
+    return EXIT_FAILED if counts["uncovered"] else EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 COMMANDS: dict[str, tuple[Callable, str, str]] = {
@@ -453,6 +609,19 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "docs": (cmd_docs, "regenerate the README query table, docs/vocabulary.md, docs/cli.md and "
              "the README's pictures",
              "coprod-kg docs --check"),
+    "locate": (cmd_locate, "find pasted text in a source: its line and section, or the nearest "
+               "passage and how the two differ", 'coprod-kg locate slay-stephens-2013 "A&E use '
+               'decreased by 30 per cent"'),
+    "new-study": (cmd_new_study, "write an empty study template (YAML or xlsx) listing the "
+                  "allowed values", "coprod-kg new-study riverside-peer-network"),
+    "import": (cmd_import, "turn a study template into data/studies/NN-slug.ttl, with slugs and "
+               "quotes resolved, validated with the rest of the graph",
+               "coprod-kg import riverside-peer-network.yaml"),
+    "export-template": (cmd_export_template, "write an existing study as a template to edit and "
+                        "import again", "coprod-kg export-template croydon-sun --format xlsx"),
+    "coverage": (cmd_coverage, "list every number printed in a source: held by a finding, "
+                 "excluded with a reason, or uncovered", "coprod-kg coverage slay-stephens-2013 "
+                 "--uncovered"),
 }
 
 
@@ -568,6 +737,23 @@ def make_parser() -> argparse.ArgumentParser:
                          "(default COPROD_KG_PASSWORD)")
     sub["docs"].add_argument("--check", action="store_true",
                              help="only report out-of-date files (exit 1 if any)")
+    sub["locate"].add_argument("source", metavar="SOURCE", help="a source slug, e.g. "
+                               "slay-stephens-2013")
+    sub["locate"].add_argument("text", metavar="TEXT", help="the pasted text to find")
+    for name, what in (("new-study", "slug"), ("export-template", "study")):
+        sub[name].add_argument(what, metavar=what.upper(),
+                               help="the study's slug (lower-case words joined by hyphens)")
+        sub[name].add_argument("--format", choices=("yaml", "xlsx"), default="yaml")
+        sub[name].add_argument("-o", "--output", help="the template file (default SLUG.yaml)")
+        sub[name].add_argument("--force", action="store_true", help="replace an existing file")
+    sub["import"].add_argument("template", metavar="FILE", help="a .yaml or .xlsx template")
+    sub["import"].add_argument("--dry-run", action="store_true",
+                               help="check everything but write nothing")
+    sub["import"].add_argument("--replace", action="store_true",
+                               help="rewrite an existing study's file from the template")
+    sub["coverage"].add_argument("source", metavar="SOURCE", help="a source slug")
+    sub["coverage"].add_argument("--uncovered", action="store_true",
+                                 help="list only the numbers nothing accounts for")
     return parser
 
 

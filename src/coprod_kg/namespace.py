@@ -14,6 +14,7 @@ INSTANCE_KINDS = (
     "resolution", "scheme", "report", "section", "study", "initiative", "org", "place",
     "finding", "coding", "mapping", "placement", "quote", "endnote", "citation", "work",
     "note", "link", "claim", "synthesis", "confidence", "perspective", "basis",
+    "source",
 )
 
 EXTERNAL = {

@@ -132,6 +132,8 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
         if only_files is not None and (origin is None or origin.resolve() not in only_files):
             continue
         message = results_graph.value(result, SH.resultMessage)
+        message = f"{message}{_not_in_scheme(graph, shapes, results_graph, result, value)}" \
+            if message else message
         path = results_graph.value(result, SH.resultPath)
         severity = results_graph.value(result, SH.resultSeverity)
         problems.add(Problem(
@@ -143,3 +145,26 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
     ordered = sorted(problems)
     return ValidationReport(conforms=not any(p.severity == "violation" for p in ordered),
                             problems=ordered)
+
+
+def _not_in_scheme(graph: Graph, shapes: Graph, results: Graph, result, value) -> str:
+    """For a value of the wrong class, say so and suggest the nearest one of the right class."""
+    if results.value(result, SH.sourceConstraintComponent) != SH.ClassConstraintComponent or \
+            not isinstance(value, URIRef):
+        return ""
+    cls = shapes.value(results.value(result, SH.sourceShape), SH["class"])
+    if cls is None:
+        return ""
+    from .curate.checks import scheme_hint
+
+    return scheme_hint(graph, value, cls)
+
+
+def curation_checks(project, loaded: LoadedGraph, only_files: set[Path] | None = None):
+    """Run the checks SHACL cannot make: unknown terms, and quotes against their sources.
+
+    Returns (unknown terms, quote and source problems, notices); see curate.checks.
+    """
+    from .curate.checks import run
+
+    return run(project, loaded, only_files)
