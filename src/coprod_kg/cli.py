@@ -174,7 +174,12 @@ def cmd_export(args) -> int:
 
     project = _project(args)
     loaded = load_project(project)
-    graph = _rdflib_closure(project) if args.inferred else loaded.graph
+    if args.inferred:  # reasoned here so its blank nodes and lexical forms are the loaded ones
+        from .reason import reason
+
+        graph = reason(loaded.graph).graph
+    else:
+        graph = loaded.graph
     text = serialise(graph, args.format, loaded.part(project.ontology_files), loaded)
     if args.output == "-":
         sys.stdout.write(text)
