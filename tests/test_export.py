@@ -200,6 +200,8 @@ for fmt, (_, suffix) in FORMATS.items():
 write_closure(project, closure.graph)
 store = open_store(project)
 draw_all(project, store, out / "viz", answer_all(project, store))
+from coprod_kg.publish.ontodocs import write_docs
+write_docs(ontology, closure.graph - ontology, "0", out / "docs")
 """
 
 
@@ -208,7 +210,7 @@ def _digests(folder: Path) -> dict:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-def test_exports_and_pictures_are_the_same_bytes_in_fresh_processes(tmp_path):
+def test_exports_pictures_explorer_and_docs_are_the_same_bytes_in_fresh_processes(tmp_path):
     runs = []
     for seed in ("1", "4242"):
         out = tmp_path / f"seed-{seed}"
@@ -225,6 +227,7 @@ def test_exports_and_pictures_are_the_same_bytes_in_fresh_processes(tmp_path):
     assert len([n for n in first if n.startswith(("asserted", "inferred"))]) == 10
     assert any(name.endswith("explorer.html") for name in first)
     assert any(name.endswith(".svg") for name in first) and any(name.endswith(".png") for name in first)
+    assert "docs/index.html" in first and "docs/class/coprod-Finding.html" in first
     assert [name for name in first if first[name] != second.get(name)] == []
     assert first.keys() == second.keys()
 

@@ -267,6 +267,27 @@ def cmd_docs(args) -> int:
     return EXIT_OK
 
 
+def cmd_release(args) -> int:
+    import datetime as dt
+
+    from .publish.release import make_release
+
+    project = _project(args)
+    try:
+        date = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise UsageError(f"coprod-kg release: --date {args.date!r} is not a YYYY-MM-DD date") from None
+    previous = Path(args.previous) if args.previous else None
+    if previous is not None and not (previous / "coprod-kg.nt").is_file():
+        raise UsageError(f"coprod-kg release: {previous} holds no coprod-kg.nt to compare with")
+    done = make_release(project, Path(args.output) if args.output else None, previous, date,
+                        echo=_err)
+    _out(f"released {done.folder} ({len(done.files)} files)")
+    _out(f"  compared with {done.previous}" if done.previous else "  first release: nothing "
+         "to compare with")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 COMMANDS: dict[str, tuple[Callable, str, str]] = {
@@ -294,6 +315,10 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "docs": (cmd_docs, "regenerate the README query table, docs/vocabulary.md, docs/cli.md and "
              "the README's pictures",
              "coprod-kg docs --check"),
+    "release": (cmd_release, "write a citable bundle dist/coprod-kg-VERSION/: every export, "
+                "ontology docs, the explorer, VoID/DCAT, SHA-256 checksums and a CHANGELOG "
+                "entry diffed against the previous release",
+                "coprod-kg release --previous dist/coprod-kg-0.1.0"),
 }
 
 
@@ -345,6 +370,12 @@ def make_parser() -> argparse.ArgumentParser:
     sub["viz"].add_argument("-o", "--output", help="folder to write into (default build/)")
     sub["docs"].add_argument("--check", action="store_true",
                              help="only report out-of-date files (exit 1 if any)")
+    sub["release"].add_argument("-o", "--output", metavar="DIR",
+                                help="the folder that holds releases (default dist/)")
+    sub["release"].add_argument("--previous", metavar="DIR", help="the release to diff against "
+                                "(default: the newest earlier one under the output folder)")
+    sub["release"].add_argument("--date", metavar="YYYY-MM-DD", help="the release date (default: "
+                                "SOURCE_DATE_EPOCH, else the CHANGELOG entry, else today)")
     return parser
 
 
