@@ -235,6 +235,15 @@ def test_rdfxml_refuses_a_character_xml_cannot_carry():
         serialise(graph, "rdfxml")
 
 
+def test_rdfxml_refuses_a_property_xml_cannot_name():
+    graph = Graph()
+    graph.add((rdflib.URIRef(BASE + "id/note/x"), rdflib.URIRef("https://example.org/p/1"),
+               Literal("x")))
+    with pytest.raises(ValueError, match="https://example.org/p/1"):
+        serialise(graph, "rdfxml")
+    assert "example.org/p/1" in serialise(graph, "turtle")
+
+
 def test_rdfxml_keeps_carriage_returns_and_tabs():
     graph = Graph()
     graph.add((rdflib.URIRef(BASE + "id/note/x"), rdflib.RDFS.label, Literal("a\r\nb\tc")))

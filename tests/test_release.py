@@ -31,7 +31,12 @@ DATE = dt.date(2026, 12, 1)
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, project):
+    """One release, made beside a fake earlier release that holds the fixture graph old.ttl."""
     dist = tmp_path_factory.mktemp("dist")
+    previous = dist / "coprod-kg-0.1.0"
+    previous.mkdir()
+    (previous / "coprod-kg.nt").write_bytes(ox.serialize(
+        ox.parse(path=str(CASES / "release" / "old.ttl")), format=ox.RdfFormat.N_TRIPLES))
     return make_release(project, dist, date=DATE, echo=lambda _: None)
 
 
@@ -137,19 +142,21 @@ def test_the_changelog_entry_counts_and_lists(fixture_diff):
     assert "Finding &lt;b&gt;C&lt;/b&gt;" in entry and "<b>" not in entry
 
 
-def test_the_bundle_changelog_compares_with_a_previous_release(project, tmp_path):
-    dist = tmp_path / "dist"
-    previous = dist / "coprod-kg-0.1.0"
-    previous.mkdir(parents=True)
-    (previous / "coprod-kg.nt").write_bytes(ox.serialize(
-        ox.parse(path=str(CASES / "release" / "old.ttl")), format=ox.RdfFormat.N_TRIPLES))
-    done = make_release(project, dist, date=DATE, echo=lambda _: None)
-    assert done.previous == previous
-    assert "since 0.1.0" in done.entry
+def test_the_bundle_changelog_compares_with_the_previous_release(bundle):
+    assert bundle.previous is not None and bundle.previous.name == "coprod-kg-0.1.0"
+    assert "since 0.1.0" in bundle.entry
     # Neither fixture finding is in the project's data, so both count as removed.
-    assert "### Findings removed (2)" in done.entry and "### Quotes removed (2)" in done.entry
-    text = (done.folder / "CHANGELOG.md").read_text()
-    assert text.startswith("# Changes\n\n## ") and "## 0.1.0" in text
+    assert "### Findings removed (2)" in bundle.entry and "### Quotes removed (2)" in bundle.entry
+    assert "finding/budgets-and-beyond-acute-services" in bundle.entry  # one that was added
+    text = (bundle.folder / "CHANGELOG.md").read_text()
+    assert text.startswith(f"# Changes\n\n## {__version__} (2026-12-01)") and "## 0.1.0" in text
+
+
+def test_release_cli_refuses_a_bad_date_and_a_bad_previous(tmp_path, capsys):
+    assert main(["release", "--date", "1 December"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert main(["release", "--previous", str(tmp_path)]) == 2
+    assert "no coprod-kg.nt" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- versions and the CLI

@@ -30,6 +30,8 @@ OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
               "rdfxml": ox.RdfFormat.RDF_XML}
 # XML 1.0 cannot carry these code points at all, not even as character references.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# An RDF/XML property element is a QName, so the property IRI must end in an XML NCName.
+XML_LOCAL_NAME = re.compile("[A-Za-z_\u00c0-\ufffd][\\w.\\-\u00b7\u00c0-\ufffd]*$")
 
 
 def blank_node_labels(graph: Graph) -> dict:
@@ -110,6 +112,11 @@ def _jsonld(triples: list, context: dict) -> str:
 
 def _rdfxml(triples: list) -> str:
     for triple in triples:
+        if not XML_LOCAL_NAME.search(triple.predicate.value):
+            raise ValueError(
+                f"RDF/XML cannot write the property {triple.predicate}: an RDF/XML property "
+                "must end in an XML name (a letter or _ then letters, digits, ., - or _). Export "
+                "as Turtle, N-Triples, TriG or JSON-LD instead.")
         for term in triple:
             found = NOT_XML.search(term.value)
             if found:
