@@ -47,6 +47,7 @@ def test_the_bundle_holds_every_format_asserted_and_inferred(bundle):
         assert f"coprod-kg{suffix}" in names and f"coprod-kg-inferred{suffix}" in names
     for name in ("void.ttl", CHECKSUMS, "CHANGELOG.md", "LICENSE", "LICENSE-DATA.md",
                  "CITATION.cff", "docs/ontology/index.html", "explorer/explorer.html",
+                 "docs/report.md", "docs/vocabulary.md", "docs/cli.md",
                  "coprod-ontology.ttl"):
         assert name in names, name
     assert not list(bundle.folder.parent.glob(".*part")), "no half-written folder is left"

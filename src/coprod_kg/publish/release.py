@@ -1,4 +1,5 @@
-"""A citable release: ``dist/coprod-kg-VERSION/`` with every export, the docs and the explorer,
+"""A citable release: ``dist/coprod-kg-VERSION/`` with every export, the docs (ontology pages,
+the answered questions in ``docs/report.md``, the vocabulary and CLI references) and the explorer,
 a VoID/DCAT description, SHA-256 checksums and a CHANGELOG entry from a graph diff.
 
 The bundle is assembled in a temporary folder beside the target and renamed into place, so a
@@ -100,7 +101,7 @@ def make_release(project: Project, dist: Path | None = None, previous: Path | No
     Raises InputError when the data does not validate, an error-level check fails, or the
     ontology's owl:versionInfo differs from the package version.
     """
-    from ..build import answer_all
+    from ..build import answer_all, markdown_report
     from ..cache import open_store, write_closure
     from ..export import FORMATS, serialise
     from ..load import load_project
@@ -130,8 +131,8 @@ def make_release(project: Project, dist: Path | None = None, previous: Path | No
     closure = reason(loaded.graph)
     write_closure(project, closure.graph)
     store = open_store(project)
-    failed = [c for c in run_checks(store, project.checks_dir)
-              if not c.passed and c.severity == "error"]
+    checks = run_checks(store, project.checks_dir)
+    failed = [c for c in checks if not c.passed and c.severity == "error"]
     if failed:
         raise InputError(project.checks_dir, "error-level checks fail: "
                          + ", ".join(c.query.name for c in failed) + "; nothing released")
@@ -153,7 +154,12 @@ def make_release(project: Project, dist: Path | None = None, previous: Path | No
         (work / "void.ttl").write_text(serialise(void, "turtle"), encoding="utf-8")
         data_part = closure.graph - ontology
         write_docs(ontology, data_part, version, work / "docs" / "ontology")
-        draw_all(project, store, work / "explorer", answer_all(project, store))
+        answers = answer_all(project, store)
+        draw_all(project, store, work / "explorer", answers)
+        (work / "docs" / "report.md").write_text(markdown_report(answers, checks),
+                                                 encoding="utf-8")
+        for page in sorted((project.root / "docs").glob("*.md")):
+            shutil.copyfile(page, work / "docs" / page.name)
         old = read_triples(previous / ASSERTED_NT) if previous else set()
         new = read_triples(work / ASSERTED_NT)
         entry = markdown_entry(diff(old, new), version, date.isoformat(),
