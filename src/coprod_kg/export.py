@@ -19,11 +19,9 @@ from rdflib.namespace import OWL, RDF
 
 from .formats import EXPORT_FORMATS
 from .load import LoadedGraph, new_graph, to_pyoxigraph
-from .namespace import BASE, COPROD, ID, PREFIXES
+from .namespace import BASE, COPROD, PREFIXES
 
 FORMATS = EXPORT_FORMATS
-DATASET_IRI = URIRef(BASE + "dataset")
-REPORT_IRI = URIRef(ID + "report/slay-stephens-2013")
 INFERRED_GRAPH = BASE + "graph/inferred"
 OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
               "jsonld": ox.RdfFormat.JSON_LD, "trig": ox.RdfFormat.TRIG,
@@ -37,8 +35,11 @@ XML_LOCAL_NAME = re.compile("[A-Za-z_\u00c0-\ufffd][\\w.\\-\u00b7\u00c0-\ufffd]*
 def blank_node_labels(graph: Graph) -> dict:
     """Map each blank node of ``graph`` to a label derived from the triples around it.
 
-    Uses rdflib's canonicalisation (colour refinement), applied only to the triples that
-    mention a blank node.
+    Uses rdflib's canonicalisation (colour refinement, then its tie-breaking search), applied
+    only to the triples that mention a blank node. rdflib offers the labels only through
+    ``to_canonical_graph``, which loses which node got which label; TriG needs that mapping, so
+    this calls the steps of ``_TripleCanonicalizer.canonical_triples`` itself (rdflib 7; the
+    export tests fail if a change in rdflib breaks it).
     """
     with_blanks = Graph()
     for triple in graph:
@@ -191,12 +192,6 @@ def _common_root(files: list[Path]) -> Path:
     while not all(path.is_relative_to(root) for path in resolved):
         root = root.parent
     return root
-
-
-def triple_count(text: str, fmt: str) -> int:
-    """How many distinct triples a serialisation holds, as pyoxigraph reads it (for VoID)."""
-    quads = ox.parse(text.encode(), format=OX_FORMATS[fmt], base_iri=BASE)
-    return len({(q.subject, q.predicate, q.object) for q in quads})
 
 
 def void_description(graph: Graph, files: dict[str, Path], triples: int | None = None) -> Graph:
