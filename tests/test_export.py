@@ -20,7 +20,7 @@ from rdflib.compare import isomorphic
 
 from coprod_kg.atomic import write_atomic
 from coprod_kg.export import FORMATS, OX_FORMATS, serialise, void_description
-from coprod_kg.load import to_rdflib
+from coprod_kg.load import to_pyoxigraph, to_rdflib
 
 from conftest import ROOT
 
@@ -345,3 +345,17 @@ def test_an_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
         write_atomic(target, "new content")
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"trig"}))
+def test_forms_rdflib_would_rewrite_survive_loading_and_export(tmp_path, fmt):
+    from coprod_kg.load import load
+
+    source = tmp_path / "forms.ttl"
+    source.write_text('@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n'
+                      '<https://w3id.org/coprod-kg/id/note/x> <https://example.org/v> 2.50 , '
+                      '"P15M"^^xsd:duration , "007"^^xsd:integer , "1.0E2"^^xsd:double .\n')
+    graph = load([source]).graph
+    values = {o.value for o in oxigraph_graph(serialise(graph, fmt), fmt).objects()
+              if isinstance(o, Literal) for o in [to_pyoxigraph(o)]}
+    assert values == {"2.50", "P15M", "007", "1.0E2"}

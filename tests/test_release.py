@@ -277,6 +277,29 @@ def test_readme_claims_name_tests_that_exist():
             ("is total", "test_query_order.py", "test_order_by_is_total"),
             ("TriG's named graphs", "test_export.py", "test_trig_union_is_the_plain_export"),
             ("a test checks that the two agree", "test_release.py",
-             "test_licences_per_distribution_follow_the_licence_files")]:
+             "test_licences_per_distribution_follow_the_licence_files"),
+            ("leaves nothing half-written", "test_release.py",
+             "test_a_failed_release_leaves_nothing_half_written"),
+            ("Lexical forms stay as written", "test_export.py",
+             "test_every_literal_is_kept_as_written"),
+            ("in Debian's Jena", "test_export.py", "test_export_parses_in_jena_to_the_same_graph"),
+            ("with an inline context, never a remote one", "test_export.py",
+             "test_jsonld_is_json_ld_1_1_with_an_inline_context"),
+            ("refuses characters XML 1.0 cannot carry", "test_export.py",
+             "test_rdfxml_refuses_a_character_xml_cannot_carry"),
+            ("owl:versionInfo` equals `coprod-kg --version`", "test_release.py",
+             "test_version_matches_the_ontology_and_the_citation")]:
         assert claim in readme, claim
         assert f"def {test_name}(" in (ROOT / "tests" / test_file).read_text(), test_name
+
+
+def test_a_failed_release_leaves_nothing_half_written(project, tmp_path, monkeypatch):
+    import coprod_kg.publish.ontodocs as ontodocs
+
+    def fail(*args, **kwargs):
+        raise OSError("No space left on device")
+    monkeypatch.setattr(ontodocs, "write_docs", fail)
+    dist = tmp_path / "dist"
+    with pytest.raises(OSError, match="No space"):
+        make_release(project, dist, date=DATE, echo=lambda _: None)
+    assert list(dist.iterdir()) == []
