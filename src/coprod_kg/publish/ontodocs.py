@@ -117,8 +117,17 @@ def _fill(terms: list[Term], ontology: Graph, data: Graph) -> None:
             uses = sorted(((s, p) for s, p in data.subject_predicates(node)
                            if p not in (SKOS.broader, RDF.type) and not isinstance(s, BNode)),
                           key=lambda sp: (str(sp[1]), str(sp[0])))
-            term.examples = [(ref(s), ref(p), ref(node)) for s, p in uses[:EXAMPLES]]
+            term.examples = [(ref(s), ref(p), ref(node)) for s, p in _varied(uses, 1)]
         term.facts = [(heading, items) for heading, items in facts if items]
+
+
+def _varied(rows: list[tuple], column: int) -> list[tuple]:
+    """Up to EXAMPLES sorted rows, taking one per distinct value of ``column`` first."""
+    seen, first, rest = set(), [], []
+    for row in rows:
+        (rest if row[column] in seen else first).append(row)
+        seen.add(row[column])
+    return (first + rest)[:EXAMPLES]
 
 
 def _chains(ontology: Graph, node) -> list[dict]:
