@@ -226,6 +226,10 @@ def test_jsonld_is_json_ld_1_1_with_an_inline_context(texts, kind):
     for node in expanded:
         assert all(isinstance(t, str) for t in node.get("@type", []))
     assert '"aboutStudy"' in texts["jsonld", kind]
+    # Instance IRIs compact to their prefixes, including where a property shares the name.
+    assert '"outcome:reduced-isolation"' in texts["jsonld", kind]
+    body = json.dumps({k: v for k, v in document.items() if k != "@context"})
+    assert '"https://w3id.org/coprod-kg/id/' not in body
 
 
 def test_rdfxml_refuses_a_character_xml_cannot_carry():

@@ -88,6 +88,10 @@ def jsonld_context(ontology: Graph) -> dict:
         if not isinstance(term, URIRef) or not str(term).startswith(COPROD):
             continue
         name = str(term)[len(COPROD):]
+        if name in PREFIXES:
+            # A term named like an instance prefix (coprod:outcome, outcome:) would stop that
+            # prefix compacting IRIs; the property keeps its coprod: form instead.
+            continue
         if kind == OWL.ObjectProperty:
             context[name] = {"@id": str(term), "@type": "@id"}
         elif kind in (OWL.DatatypeProperty, OWL.AnnotationProperty):
