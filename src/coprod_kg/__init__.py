@@ -1,3 +1,3 @@
 """coprod-kg: the evidence of Slay & Stephens (2013) on co-production in mental health as linked data."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

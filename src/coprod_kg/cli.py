@@ -316,7 +316,12 @@ def cmd_export(args) -> int:
 
     project = _project(args)
     loaded = load_project(project)
-    graph = _rdflib_closure(project) if args.inferred else loaded.graph
+    if args.inferred:  # reasoned here so its blank nodes and lexical forms are the loaded ones
+        from .reason import reason
+
+        graph = reason(loaded.graph).graph
+    else:
+        graph = loaded.graph
     text = serialise(graph, args.format, loaded.part(project.ontology_files), loaded)
     if args.output == "-":
         sys.stdout.write(text)
@@ -577,6 +582,27 @@ def cmd_coverage(args) -> int:
     return EXIT_FAILED if counts["uncovered"] else EXIT_OK
 
 
+def cmd_release(args) -> int:
+    import datetime as dt
+
+    from .publish.release import make_release
+
+    project = _project(args)
+    try:
+        date = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise UsageError(f"coprod-kg release: --date {args.date!r} is not a YYYY-MM-DD date") from None
+    previous = Path(args.previous) if args.previous else None
+    if previous is not None and not (previous / "coprod-kg.nt").is_file():
+        raise UsageError(f"coprod-kg release: {previous} holds no coprod-kg.nt to compare with")
+    done = make_release(project, Path(args.output) if args.output else None, previous, date,
+                        echo=_err)
+    _out(f"released {done.folder} ({len(done.files)} files)")
+    _out(f"  compared with {done.previous}" if done.previous else "  first release: nothing "
+         "to compare with")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 COMMANDS: dict[str, tuple[Callable, str, str]] = {
@@ -622,6 +648,10 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "coverage": (cmd_coverage, "list every number printed in a source: held by a finding, "
                  "excluded with a reason, or uncovered", "coprod-kg coverage slay-stephens-2013 "
                  "--uncovered"),
+    "release": (cmd_release, "write a citable bundle dist/coprod-kg-VERSION/: every export, "
+                "ontology docs, the explorer, VoID/DCAT, SHA-256 checksums and a CHANGELOG "
+                "entry diffed against the previous release",
+                "coprod-kg release --previous dist/coprod-kg-0.1.0"),
 }
 
 
@@ -754,6 +784,12 @@ def make_parser() -> argparse.ArgumentParser:
     sub["coverage"].add_argument("source", metavar="SOURCE", help="a source slug")
     sub["coverage"].add_argument("--uncovered", action="store_true",
                                  help="list only the numbers nothing accounts for")
+    sub["release"].add_argument("-o", "--output", metavar="DIR",
+                                help="the folder that holds releases (default dist/)")
+    sub["release"].add_argument("--previous", metavar="DIR", help="the release to diff against "
+                                "(default: the newest earlier one under the output folder)")
+    sub["release"].add_argument("--date", metavar="YYYY-MM-DD", help="the release date (default: "
+                                "SOURCE_DATE_EPOCH, else the CHANGELOG entry, else today)")
     return parser
 
 

@@ -1,4 +1,5 @@
-"""The export formats by name: the rdflib serializer and the file suffix of each.
+"""The export formats by name: rdflib's name for each (for readers that parse with rdflib) and
+its file suffix. export.py writes them all with pyoxigraph.
 
 Kept apart from export.py so the CLI can list them without importing rdflib.
 """

@@ -92,7 +92,8 @@ def to_rdflib(term):
             return Literal(term.value, lang=term.language)
         if datatype == XSD_STRING:
             return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(datatype))
+        # normalize=False keeps the lexical form as written (rdflib would turn P15M into P1Y3M).
+        return Literal(term.value, datatype=URIRef(datatype), normalize=False)
     raise TypeError(f"unsupported term {term!r}")
 
 
