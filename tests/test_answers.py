@@ -67,3 +67,36 @@ def test_every_row_with_a_figure_shows_the_quote_that_prints_it(store, name):
         if not any(printed_pattern(form).search(text) for form in printed_forms(value)):
             problems.append(f"{compact(row.get('finding'))}: {value} not in {text[:60]!r}")
     assert problems == []
+
+
+# Written apart from the question's query: each (note, claim) pair, and the texts of the claim's
+# own quotes.
+NOTE_CLAIMS = """
+PREFIX coprod: <https://w3id.org/coprod-kg/ontology#>
+SELECT ?note ?concerns WHERE { ?note a coprod:QualityNote ; coprod:concerns ?concerns }
+"""
+CLAIM_QUOTES = """
+PREFIX coprod: <https://w3id.org/coprod-kg/ontology#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT ?concerns ?text WHERE {
+  ?note coprod:concerns ?concerns . ?concerns coprod:hasQuote|coprod:figureQuote ?q . ?q oa:exact ?text .
+}
+"""
+
+
+def test_a_note_shows_only_a_quote_of_the_claim_it_concerns(store):
+    """A claim with no quote (a concept scheme, say) gets no quote, not every quote of the graph."""
+    rows = answer(store, "conflicts-and-quality")
+    pairs = {(compact(r["note"]), compact(r["concerns"])) for r in rows if r["concerns"]}
+    expected = {(compact(s["note"].value), compact(s["concerns"].value)) for s in store.query(NOTE_CLAIMS)}
+    assert pairs == expected
+    assert len([r for r in rows if r["concerns"]]) == len(expected)  # one row per note and claim
+    own: dict[str, set] = {}
+    for s in store.query(CLAIM_QUOTES):
+        own.setdefault(compact(s["concerns"].value), set()).add(s["text"].value)
+    for row in rows:
+        if row["quote"] is not None:
+            assert str(row["quote"]) in own.get(compact(row["concerns"]), set()), row
+    # Line 430 prints Retain Regain's 98 per cent; the conflict note shows it (line 182 the 90).
+    retain = [r for r in rows if compact(r["note"]) == "note:retain-regain-isolation"]
+    assert {compact(r["line"]) for r in retain} >= {"182", "430"}

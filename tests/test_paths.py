@@ -237,8 +237,24 @@ def test_gap_map_empty_cells_are_real_absences(store):
     assert len(expected_empty) >= 1  # the map shows at least one gap
     counts = [len(c["studies"]) for c in data["cells"]]
     assert max(counts) >= 10 and 0 in counts  # uneven evidence
-    # Catalysts (5 studies, Table 1) have no study reporting a sense of belonging.
-    assert ("principle:catalysts", "outcome:sense-of-belonging") in expected_empty
+    # Catalysts appear in 5 studies (Table 1, lines 100 and 105). The one study that reports a sustained
+    # caring role is the Personalisation Forum Group ("would not be able to continue with their
+    # caring role", line 556), and the PFG is judged not a catalysts study: its facilitator is an
+    # independent social worker (lines 532, 552), in Table 2's cell B of peer networks with "few,
+    # if any, direct relationships with professionals" (line 125). So that cell is a gap.
+    assert ("principle:catalysts", "outcome:sustained-caring-role") in expected_empty
+    assert {s for c in data["cells"] if c["group"] == "outcome:sustained-caring-role"
+            for s in c["studies"]} == {"study:personalisation-forum-group"}
+    assert ("study:personalisation-forum-group", "principle:catalysts") not in {
+        (compact(s["study"].value), compact(s["principle"].value))
+        for s in store.query("PREFIX coprod: <https://w3id.org/coprod-kg/ontology#> "
+                             "SELECT ?study ?principle WHERE { ?study coprod:exhibitsPrinciple ?principle }")}
+    # Wandsworth is judged a catalysts study (statutory services working through trained faith
+    # leaders, line 131; value from non-state actors who reach people, line 303) and reports
+    # "having a sense of belonging" (line 404): that cell is filled, by Wandsworth.
+    belonging = next(c for c in data["cells"] if c["group"] == "outcome:sense-of-belonging"
+                     and c["principle"] == "principle:catalysts")
+    assert "study:wandsworth" in belonging["studies"]
     assert any(c["curatedOnly"] for c in data["cells"])
     for cell in data["cells"]:
         for item in cell["items"]:

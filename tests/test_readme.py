@@ -62,13 +62,28 @@ def test_the_worked_query_file_is_the_one_shown():
 
 
 def test_the_pictures_alt_text_matches_the_graph(store):
-    from coprod_kg.viz import empty_cells, gap_map_data
+    """The alt text is written by `coprod-kg docs` from the graph, the same words as each SVG's
+    <desc>; here it is checked against the gap map's cells and the drawn pictures."""
+    import html
+
+    from coprod_kg.paths import build_graph, rolled_up
+    from coprod_kg.viz import gap_description, gap_map_data, path_description
 
     gap = gap_map_data(store)
-    empty = empty_cells(gap)
-    words = {9: "Nine", 8: "Eight", 10: "Ten", 7: "Seven"}
+    labels = {e["id"]: e["label"] for e in gap["principles"] + gap["groups"]}
+    empty = [c for c in gap["cells"] if not c["items"]]
     alt = re.search(r"!\[(Evidence gap map\..*?)\]\(docs/img/gap-map.svg\)", README, re.S).group(1)
-    assert f"{len(gap['groups'])} outcome groups" in alt
-    assert f"{words.get(len(empty), len(empty))} cells are empty" in alt
-    catalysts = sum(p == "principle:catalysts" for p, _ in empty)
-    assert f"{['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven'][catalysts]} of them for Catalysts" in alt
+    assert alt == gap_description(gap)
+    assert f"against {len(gap['groups'])} outcome groups" in alt
+    assert f"{len(empty)} of {len(gap['cells'])} cells are empty" in alt
+    for cell in empty:  # every gap is named under its principle
+        named = alt.split(f"{labels[cell['principle']]} (", 1)[1].split(".", 1)[0]
+        assert labels[cell["group"]] in named
+    # The PFG, the one study with a sustained caring role (line 556), is no catalysts study.
+    assert "Catalysts (" in alt and "able to continue caring for others" in \
+        alt.split("Catalysts (", 1)[1].split(".", 1)[0]
+    paths = re.search(r"!\[(The evidence diagram\..*?)\]\(docs/img/paths.svg\)", README, re.S).group(1)
+    assert paths == path_description(rolled_up(build_graph(store)))
+    for name, text in (("gap-map.svg", alt), ("paths.svg", paths)):
+        svg = (ROOT / "docs" / "img" / name).read_text(encoding="utf-8")
+        assert html.unescape(re.search(r"<desc[^>]*>(.*?)</desc>", svg, re.S).group(1)) == text

@@ -55,6 +55,33 @@ def test_tables_fit_the_terminal_and_wrap_instead_of_cutting(width, name, store)
         longest = max((str(r.get("quote") or r.get("comment")) for r in answer.rows), key=len)
         words = text.split()
         assert all(word in words for word in longest.split()[-8:])
+    # Every figure keeps its quote and the line it stands on, whole, at either width (a word
+    # longer than half the terminal, such as a URL, may fold across lines).
+    words = set(text.split())
+    for row in answer.rows:
+        if row.get("quote"):
+            whole = {w for w in str(row["quote"]).split() if len(w) <= width // 2}
+            assert whole <= words, row["quote"]
+            assert str(row["line"]) in words
+
+
+def test_rows_too_wide_for_a_table_become_cards_with_each_quote_beside_its_line():
+    long = "a finding described at some length " * 4
+    rows = [{"finding": "f1", "label": long, "value": 30, "unit": "unit:PERCENT",
+             "quote": "first quote of the finding", "line": 10, "section": "Appendix 1: Croydon SUN"},
+            {"finding": "f1", "label": long, "value": 30, "unit": "unit:PERCENT",
+             "quote": "second quote, elsewhere", "line": 20, "section": "Endnotes"}]
+    answer = result(rows, ["finding", "label", "value", "unit", "quote", "line", "section"])
+    text = render(answer, "table", width=40)
+    assert max(len(line) for line in text.splitlines()) <= 40 and "…" not in text
+    lines = [line.split() for line in text.splitlines()]
+    assert text.count("1 of 1") == 1 and "30%" in text  # one card: the finding is one row
+    at = [i for i, words in enumerate(lines) if words[:1] == ["quote"]]
+    assert [lines[i + 1][-1] for i in at] == ["10", "20"]  # each quote, then its own line
+    assert "Croydon SUN" in text and "Endnotes" in text
+    narrow = render(result([{"label": "Capabilities", "reported": 13}], ["label", "reported"]),
+                    "table", width=40)
+    assert "1 of 1" not in narrow and "Capabilities" in narrow  # what fits stays a table
 
 
 def test_sort_keys_do_not_leak(store):

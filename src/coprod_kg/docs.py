@@ -9,6 +9,8 @@ from .project import Project
 
 QUERY_START, QUERY_END = "<!-- queries:start -->", "<!-- queries:end -->"
 STATS_START, STATS_END = "<!-- stats:start -->", "<!-- stats:end -->"
+PATHS_START, PATHS_END = "<!-- paths-picture:start -->", "<!-- paths-picture:end -->"
+GAP_START, GAP_END = "<!-- gap-picture:start -->", "<!-- gap-picture:end -->"
 
 
 def query_table(project: Project) -> str:
@@ -50,6 +52,29 @@ def stats_table(project: Project) -> str:
     lines += [f"| {name} | {number} |" for name, number in count_instances(store).items()]
     lines.append(f"| triples, asserted and inferred | {len(store)} |")
     return "\n".join(lines) + "\n"
+
+
+def _alt(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def picture_blocks(project: Project) -> dict[tuple[str, str], str]:
+    """The README's pictures with their alt text, and the sentence on the gap map, counted from
+    the graph (the same words as each SVG's <desc>), so that no count or cell can drift."""
+    from .cache import open_store
+    from .paths import build_graph, rolled_up
+    from .viz import count_word, gap_description, gap_map_data, path_description
+
+    store = open_store(project)
+    gap = gap_map_data(store)
+    paths = f"![{_alt(path_description(rolled_up(build_graph(store))))}](docs/img/paths.svg)\n"
+    principles, groups = count_word(len(gap["principles"])), len(gap["groups"])
+    gaps = (f"The evidence gap map: {principles} principles against {groups} outcome groups.\n"
+            "Each cell counts the studies coded with the principle that report an outcome in the\n"
+            "group; a red 0 is a real gap (the graph holds no such evidence), and a hatched circle\n"
+            "is filled only by curated codings or placements.\n\n"
+            f"![{_alt(gap_description(gap))}](docs/img/gap-map.svg)\n")
+    return {(PATHS_START, PATHS_END): paths, (GAP_START, GAP_END): gaps}
 
 
 def _short(graph, term) -> str:
@@ -265,11 +290,13 @@ def cli_reference() -> str:
 def generated_files(project: Project) -> dict[Path, str]:
     """Every generated document and its expected content."""
     readme = project.root / "README.md"
+    text = replace_between(readme.read_text(encoding="utf-8"), QUERY_START, QUERY_END,
+                           query_table(project))
+    text = replace_between(text, STATS_START, STATS_END, stats_table(project))
+    for (start, end), block in picture_blocks(project).items():
+        text = replace_between(text, start, end, block)
     return {
-        readme: replace_between(
-            replace_between(readme.read_text(encoding="utf-8"), QUERY_START, QUERY_END,
-                            query_table(project)),
-            STATS_START, STATS_END, stats_table(project)),
+        readme: text,
         project.root / "docs" / "vocabulary.md": vocabulary_page(project),
         project.root / "docs" / "schemes.md": schemes_page(project),
         project.root / "docs" / "cli.md": cli_reference(),

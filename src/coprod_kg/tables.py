@@ -141,12 +141,16 @@ def _unit_pairs(columns: list[str]) -> dict[str, str]:
     return pairs
 
 
-QUOTE_COLUMNS = ("quote", "line", "quoteLine", "sourceLine")
+QUOTE_COLUMNS = ("quote", "line", "quoteLine", "sourceLine", "section")
+# The hidden key of a merged row that keeps its quotes apart, each with its own line and section.
+QUOTES = "_quotes"
+_JOINERS = {"quote": " … ", "section": "; "}
 
 
 def merge_quotes(result: Result) -> Result:
-    """One row per finding: rows that differ only in their quote and line are merged, the
-    quotes joined in report order."""
+    """One row per finding: rows that differ only in their quote, line and section are merged,
+    the quotes joined in report order. Each merged row keeps its quotes apart under ``QUOTES``
+    (a list of {column: value}), so a layout can show every quote beside its own line."""
     quoted = [c for c in result.columns if c in QUOTE_COLUMNS]
     if "quote" not in quoted:
         return result
@@ -154,19 +158,19 @@ def merge_quotes(result: Result) -> Result:
     merged: dict[tuple, dict] = {}
     for row in result.rows:
         key = tuple(compact(row.get(c)) for c in rest)
-        entry = merged.get(key)
-        if entry is None:
-            merged[key] = {**row, **{c: [row.get(c)] for c in quoted}}
-            continue
-        for c in quoted:
-            if row.get(c) not in entry[c]:
-                entry[c].append(row.get(c))
+        entry = merged.setdefault(key, {**row, QUOTES: []})
+        one = {c: row.get(c) for c in quoted}
+        if one not in entry[QUOTES]:
+            entry[QUOTES].append(one)
     rows = []
     for entry in merged.values():
         for c in quoted:
-            values = [v for v in entry[c] if v not in (None, "")]
-            joiner = ", " if c != "quote" else " … "
-            entry[c] = joiner.join(compact(v) for v in values) if values else None
+            values: list[str] = []
+            for one in entry[QUOTES]:
+                text = compact(one.get(c))
+                if text and text not in values:
+                    values.append(text)
+            entry[c] = _JOINERS.get(c, ", ").join(values) if values else None
         rows.append(entry)
     return Result(result.query, result.columns, rows)
 
@@ -174,26 +178,35 @@ def merge_quotes(result: Result) -> Result:
 def display_rows(result: Result, ids: bool = False) -> tuple[list[str], list[list[str]]]:
     """Headers and text cells for people: units as symbols next to their values, statuses and
     other concept IRIs as their slug, sort keys dropped, one row per finding."""
+    headers, cells, _ = _display(result, ids)
+    return headers, cells
+
+
+def _cell_text(row: dict, column: str, pairs: dict[str, str], ids: bool) -> str:
+    value = row.get(column)
+    if column in pairs:
+        return figure(value, row.get(pairs[column]))
+    if not ids and compact(value).startswith("unit:"):
+        return unit_symbol(value)
+    if not ids and compact(value).startswith("status:"):
+        return compact(value).split(":", 1)[1]
+    return compact(value)
+
+
+def _display(result: Result, ids: bool = False):
+    """``display_rows`` and, for each row, its quotes apart: a list of {header: text}, one per
+    quote, in report order (one entry built from the row itself where nothing was merged)."""
     result = merge_quotes(result)
     columns = display_columns(result, ids)
     pairs = {} if ids else _unit_pairs(columns)
     folded = set(pairs.values())
     keep = [c for c in columns if c not in folded]
-    cells = []
+    quoted = [c for c in keep if c in QUOTE_COLUMNS]
+    cells, quotes = [], []
     for row in result.rows:
-        line = []
-        for column in keep:
-            value = row.get(column)
-            if column in pairs:
-                text = figure(value, row.get(pairs[column]))
-            elif not ids and compact(value).startswith("unit:"):
-                text = unit_symbol(value)
-            elif not ids and compact(value).startswith("status:"):
-                text = compact(value).split(":", 1)[1]
-            else:
-                text = compact(value)
-            line.append(text)
-        cells.append(line)
+        cells.append([_cell_text(row, column, pairs, ids) for column in keep])
+        parts = row.get(QUOTES) or [row]
+        quotes.append([{header(c): _cell_text(one, c, pairs, ids) for c in quoted} for one in parts])
     for index in range(len(keep)):
         values = [line[index] for line in cells if line[index]]
         if values and all(_SORT_KEY.match(v) for v in values):
@@ -202,7 +215,7 @@ def display_rows(result: Result, ids: bool = False) -> tuple[list[str], list[lis
                 if match:
                     line[index] = match.group(1)
     headers = [header(c) for c in keep]
-    return headers, cells
+    return headers, cells, quotes
 
 
 def _json_value(value):
@@ -264,14 +277,17 @@ def render(result: Result, fmt: str, ids: bool = False, width: int | None = None
         return buffer.getvalue()
     if fmt == "xlsx":
         return _xlsx(result, ids)
-    headers, cells = display_rows(result, ids)
+    headers, cells, quotes = _display(result, ids)
     if fmt == "markdown":
         lines = ["| " + " | ".join(escape_markdown(h) for h in headers) + " |",
                  "|" + "|".join("---" for _ in headers) + "|"]
         lines += ["| " + " | ".join(escape_markdown(cell) for cell in row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
     if fmt == "table":
-        return _rich_table(result.query.title, headers, cells, width or terminal_width())
+        width = width or terminal_width()
+        if fits_as_table(headers, cells, width):
+            return _rich_table(result.query.title, headers, cells, width)
+        return _rich_cards(headers, cells, quotes, width)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -298,30 +314,76 @@ def _rich_table(title: str, headers: list[str], cells: list[list[str]], width: i
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+# A long-text column narrower than this reads as a column of word fragments; a table that cannot
+# give each one this much is shown as cards instead.
+READABLE = 20
+SHORT = 14
+
+
+def _natural(headers: list[str], cells: list[list[str]]) -> list[int]:
+    return [max([len(w) for w in h.split()] + [len(r[i]) for r in cells] + [1])
+            for i, h in enumerate(headers)]
+
+
+def fits_as_table(headers: list[str], cells: list[list[str]], width: int) -> bool:
+    """Whether ``width`` columns hold every short column whole and every long-text column at
+    a readable width (rich puts 3 characters between columns)."""
+    need = sum(n if n <= SHORT else min(n, READABLE) for n in _natural(headers, cells))
+    return need + 3 * len(headers) - 1 <= width
+
+
 def column_widths(headers: list[str], cells: list[list[str]], width: int) -> list[int]:
     """Widths that fit ``width`` (padding included): short columns (numbers, figures, statuses)
-    keep their natural width, long text shares the rest in proportion to its length, and no
-    column is narrower than its longest word (up to 14 characters) unless nothing else fits."""
+    keep their natural width, each long-text column gets a readable width first and then a
+    share of the rest in proportion to what it still lacks."""
     count = len(headers)
     available = max(width - 3 * count + 1, count)  # rich puts 3 characters between columns
-    natural = [max([len(w) for w in h.split()] + [len(r[i]) for r in cells] + [1])
-               for i, h in enumerate(headers)]
+    natural = _natural(headers, cells)
     if sum(natural) <= available:
         return natural
-    least = [min(10, max([len(w) for r in cells for w in r[i].split()]
-                         + [len(w) for w in headers[i].split()] + [1]))
-             for i in range(count)]
-    short = [n <= 14 for n in natural]
-    sizes = [natural[i] if short[i] else least[i] for i in range(count)]
-    room = available - sum(sizes[i] for i in range(count) if short[i])
-    long_total = sum(natural[i] for i in range(count) if not short[i])
-    for i in range(count):
-        if not short[i] and long_total:
-            sizes[i] = max(least[i], int(room * natural[i] / long_total))
+    sizes = [n if n <= SHORT else min(n, READABLE) for n in natural]
+    room = available - sum(sizes)
+    lacking = {i: natural[i] - sizes[i] for i in range(count) if natural[i] > sizes[i]}
+    total = sum(lacking.values())
+    if room > 0 and total:
+        for i, lack in lacking.items():
+            sizes[i] += min(lack, room * lack // total)
     while sum(sizes) > available and max(sizes) > 1:
         widest = sizes.index(max(sizes))
         sizes[widest] -= 1
     return sizes
+
+
+def _rich_cards(headers: list[str], cells: list[list[str]], quotes: list[list[dict]],
+                width: int) -> str:
+    """Rows too wide for a table, one card each: a field name and its text on each line, the
+    text wrapped at whole words; every quote of the row is shown with its own line and section.
+    Empty fields are left out."""
+    from rich.console import Console
+    from rich.table import Table
+
+    names = min(max([len(h) for h in headers] + [1]), max(width // 3, 8))
+    quoted = set(quotes[0][0]) if quotes and quotes[0] else set()
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, no_color=True, color_system=None,
+                      highlight=False, emoji=False, markup=False, soft_wrap=False)
+    for number, (row, parts) in enumerate(zip(cells, quotes), start=1):
+        console.rule(f"{number} of {len(cells)}", align="left", characters="─")
+        card = Table.grid(padding=(0, 2))
+        card.add_column(width=names, overflow="fold")
+        card.add_column(width=max(width - names - 2, 8), overflow="fold")
+        for name, text in zip(headers, row):
+            if name not in quoted and text:
+                card.add_row(name, text)
+        for part in parts:
+            for name, text in part.items():
+                if text:
+                    card.add_row(name, text)
+        console.print(card)
+    count = len(cells)
+    console.print(f"({count} row{'s' if count != 1 else ''})")
+    lines = [line.rstrip() for line in buffer.getvalue().split("\n")]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _xlsx(result: Result, ids: bool) -> bytes:

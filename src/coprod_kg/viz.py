@@ -165,19 +165,45 @@ def layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
     return positions
 
 
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+          "eleven", "twelve")
+
+
+def count_word(number: int) -> str:
+    return _WORDS[number] if 0 <= number < len(_WORDS) else str(number)
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
+
+
 def path_description(graph: nx.DiGraph) -> str:
-    """A sentence or two that says what the path diagram shows, for <desc> and the README."""
-    groups = [d for _, d in graph.nodes(data=True) if d["kind"] == "outcome"]
+    """What the path diagram shows, counted from the graph: the SVG's <desc> and the README's
+    alt text (``coprod-kg docs`` writes it there)."""
+    def labels(kind):
+        return sorted(d["label"] for _, d in graph.nodes(data=True) if d["kind"] == kind)
+    groups = sorted(((d.get("studies", 0), d["label"]) for _, d in graph.nodes(data=True)
+                     if d["kind"] == "outcome"), key=lambda g: (-g[0], g[1]))
     direct = sorted({graph.nodes[t]["label"] for _, t, d in graph.edges(data=True)
                      if d["kind"] == "direct" and graph.nodes[t]["kind"] == "outcome"
                      and all(graph.edges[s, t]["kind"] == "direct" for s in graph.predecessors(t))})
-    return (f"Six principles of co-production (left) linked to the SDT needs and well-being "
-            f"components the report says they support (middle) and on to {len(groups)} outcome "
-            f"groups (right). Line width counts the reviewed studies coded with the principle "
-            f"that report an outcome in the group; dashed lines are curated links the report "
-            f"does not state; dotted grey lines run through a node 'no stated mechanism' for "
+    middle = [f"the SDT needs ({', '.join(labels('need'))})"]
+    components = labels("component")
+    if components:
+        middle.append(f"the well-being component{'s' if len(components) > 1 else ''} "
+                      f"({', '.join(components)})")
+    most = ", ".join(f"{label} {count}" for count, label in groups[:4])
+    text = (f"The evidence diagram. Left, the {count_word(len(labels('principle')))} principles of "
+            f"co-production; middle, {_listed(middle)} the report says they support, and a grey "
+            f"node 'no stated mechanism'; right, {len(groups)} outcome groups, each with the "
+            f"number of reviewed studies coded with a principle that report it (the most: "
+            f"{most}). Line width counts those studies; dashed lines are curated links the "
+            f"report does not state; dotted grey lines run through 'no stated mechanism', for "
             f"evidence from studies coded with a principle whose needs and components do not "
-            f"cover the outcome. Outcome groups reached only that way: {', '.join(direct)}.")
+            f"cover the outcome.")
+    if direct:
+        text += f" Outcome groups reached only that way: {'; '.join(direct)}."
+    return text
 
 
 def draw_paths(graph: nx.DiGraph, stem: Path, suffixes=(".svg", ".png")) -> list[Path]:
@@ -303,14 +329,33 @@ def empty_cells(data: dict) -> list[tuple[str, str]]:
 
 
 def gap_description(data: dict) -> str:
+    """What the gap map shows, counted from the graph: every empty cell by name, the fullest
+    cell, and the cells only curated links fill. The SVG's <desc> and the README's alt text."""
+    labels = {p["id"]: p["label"] for p in data["principles"]}
+    labels.update({g["id"]: g["label"] for g in data["groups"]})
     empty = empty_cells(data)
     curated = sum(c["curatedOnly"] for c in data["cells"])
-    return (f"A grid of the six principles of co-production (rows) against "
-            f"{len(data['groups'])} outcome groups (columns). Each circle's area is the number "
-            f"of reviewed studies coded with the principle that report an outcome in the group. "
-            f"{len(empty)} of {len(data['cells'])} cells are empty (a red 0: the graph holds no "
-            f"such evidence); {curated} cells, drawn hollow, are filled only by curated codings "
-            f"or placements.")
+    text = (f"Evidence gap map. A grid of the {count_word(len(data['principles']))} principles of "
+            f"co-production (rows) against {len(data['groups'])} outcome groups (columns); each "
+            f"circle's area is the number of reviewed studies coded with the principle that "
+            f"report an outcome in the group. ")
+    if empty:
+        per: dict[str, list[str]] = {}
+        for principle, group in empty:
+            per.setdefault(labels[principle], []).append(labels[group])
+        order = sorted(per, key=lambda name: (-len(per[name]), name))
+        text += (f"{len(empty)} of {len(data['cells'])} cells are empty, a red 0 where the graph "
+                 f"holds no such evidence: "
+                 + " ".join(f"{name} ({len(per[name])}): {'; '.join(per[name])}." for name in order)
+                 + " ")
+    else:
+        text += f"None of the {len(data['cells'])} cells is empty. "
+    fullest = max(data["cells"], key=lambda c: len(c["studies"]), default=None)
+    if fullest and fullest["studies"]:
+        text += (f"The fullest cell is {labels[fullest['principle']]} against "
+                 f"{labels[fullest['group']]} ({len(fullest['studies'])} studies). ")
+    return text + (f"{curated} cells, drawn hollow and hatched, are filled only by curated "
+                   f"codings or placements.")
 
 
 def draw_gap_map(data: dict, stem: Path, suffixes=(".svg", ".png")) -> list[Path]:
