@@ -35,7 +35,10 @@ def test_the_summary_is_one_page_with_the_headlines(written):
     # Croydon SUN bed days 330 to 162 (line 604); A&E down 30 per cent (line 606).
     assert "| 330 days | 162 days |" in summary and "30%" in summary
     assert "Retain Regain: 98 or 90 per cent reported reduced isolation?" in summary
-    assert "Catalysts and sense of belonging" in summary
+    # Only the Personalisation Forum Group, whose catalysts cell is absent, reports members able to
+    # keep up a caring role (line 556); Wandsworth, a catalysts study, reports belonging (line 404).
+    assert "Catalysts and able to continue caring for others" in summary
+    assert "Catalysts and sense of belonging" not in summary
 
 
 def test_one_page_per_question_in_markdown_and_html(written, project):
