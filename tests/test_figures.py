@@ -287,6 +287,35 @@ def test_ranges_and_qualifiers_from_the_report(loaded):
             URIRef(f"{ID}qualifier/more-than")
 
 
+def test_or_more_is_at_least_and_generally_is_typical(loaded):
+    graph = loaded.graph
+    f = lambda slug: URIRef(f"{ID}finding/{slug}")  # noqa: E731
+    q = lambda slug: URIRef(f"{ID}qualifier/{slug}")  # noqa: E731
+    # line 704: "A sponsor typically has been sober for a year or more": the year itself counts
+    sponsor = f("helper-therapy-sponsor-sobriety")
+    assert graph.value(sponsor, URIRef(COPROD + "valueQualifier")) == q("at-least")
+    assert graph.value(sponsor, URIRef(COPROD + "summaryStatistic")) == q("typical")
+    # line 506: "Courses are generally made up of six weekly sessions, each of 2 ½ hours"
+    for slug in ("expert-patients-course-weeks", "expert-patients-session-hours"):
+        assert graph.value(f(slug), URIRef(COPROD + "summaryStatistic")) == q("typical"), slug
+
+
+def test_measures_fit_what_the_figure_counts(loaded):
+    graph = loaded.graph
+    measure = lambda slug: graph.value(URIRef(f"{ID}finding/{slug}"), URIRef(COPROD + "measure"))  # noqa: E731
+    m = lambda slug: URIRef(f"{ID}measure/{slug}")  # noqa: E731
+    # line 708: the benefits "more than double": a size of benefit, not a likelihood
+    assert measure("helper-therapy-same-disease") == m("benefit-multiple")
+    # lines 712, 714: "twice as likely": likelihoods
+    assert measure("helper-therapy-sobriety-after-treatment") == m("likelihood-ratio")
+    assert measure("helper-therapy-sobriety-bdd") == m("likelihood-ratio")
+    # line 554: the last stay "only lasted three weeks": the length of one stay, not a count
+    assert measure("personalisation-forum-group-shorter-detention") == m("length-of-stay")
+    # line 482: "73 per cent of this group are in leadership positions" describes, it does not change
+    assert graph.value(URIRef(f"{ID}finding/recovery-innovations-leadership"),
+                       URIRef(COPROD + "direction")) == URIRef(f"{ID}direction/not-applicable")
+
+
 # ---------------------------------------------------------------- the quote that prints the figure
 
 def test_every_figure_has_one_figure_quote_that_prints_it(loaded):
@@ -338,6 +367,24 @@ def test_every_place_has_a_country(loaded):
     for place in places:
         assert any((p, RDF.type, country) in graph
                    for p in graph.transitive_objects(place, SKOS.broader)), place
+
+
+def test_places_only_where_the_report_gives_them(loaded):
+    graph = loaded.graph
+    spatial = URIRef("http://purl.org/dc/terms/spatial")
+    place = lambda slug: URIRef(f"{ID}place/{slug}")  # noqa: E731
+    places = lambda kind, slug: set(graph.objects(URIRef(f"{ID}{kind}/{slug}"), spatial))  # noqa: E731
+    # line 482: 72 per cent "of the Recovery Innovations Inc total workforce", not Arizona's
+    assert places("finding", "recovery-innovations-workforce-share") == set()
+    assert places("finding", "recovery-innovations-peers-employed") == {place("arizona")}
+    # line 474: "five states in the USA and also in New Zealand"
+    assert places("initiative", "recovery-innovations") == {place("united-states"), place("new-zealand")}
+    # line 704: Akron, Ohio is where AA originated, so it places the founding, not the initiative
+    assert places("initiative", "alcoholics-anonymous") == set()
+    assert places("finding", "helper-therapy-founded") == {place("akron-ohio")}
+    # line 182 gives the 28 per cent no place; the appendix (lines 504, 516) is the Wirral's
+    assert places("finding", "expert-patients-new-friendships-body") == set()
+    assert places("finding", "expert-patients-new-friendships") == {place("wirral")}
 
 
 FIGURE_CASES = ["place-not-in-scheme.ttl", "place-without-country.ttl", "range-min-above-max.ttl",
