@@ -558,8 +558,9 @@ def import_template(project: Project, path: Path, write: bool = True, check: boo
     loaded = loaded or load_project(project)
     shapes = load_shapes(project.shapes_file)
     profile = Profile(loaded.graph, loaded.part(project.ontology_files), shapes)
-    iri_keys = {f.key for f in profile.fields.values() if f.iri_values}
-    list_keys = {f.key for f in profile.fields.values() if f.multi}
+    # A node's extra classes (`type`) are IRIs and may be several, like any multi-valued link.
+    iri_keys = {f.key for f in profile.fields.values() if f.iri_values} | {"type"}
+    list_keys = {f.key for f in profile.fields.values() if f.multi} | {"type"}
     document = read_template(path, iri_keys, list_keys)
     study_slug = None
     studies = document.data.get("studies")
