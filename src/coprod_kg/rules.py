@@ -344,6 +344,6 @@ def _value_key(literal) -> tuple:
 
 def sorted_ntriples(store: ox.Store) -> bytes:
     """The store's default graph as sorted N-Triples, the bytes ``cache.write_closure`` writes."""
-    text = ox.serialize(store, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
     lines = sorted(set(text.decode("utf-8").splitlines()) - {""})
     return ("\n".join(lines) + "\n").encode("utf-8")
