@@ -9,6 +9,8 @@ the rows are split by that column. Rows keep the query's ORDER BY within each va
 
 from __future__ import annotations
 
+import re
+
 import pyoxigraph as ox
 
 from .query import PARAM_KINDS, PREFIXES, Query, QueryError, Result, _value, refuse_unsafe, run
@@ -18,8 +20,11 @@ def groupable(query: Query) -> bool:
     """Whether one free run can answer every value: one IRI-valued parameter, projected."""
     if len(query.params) != 1 or PARAM_KINDS[query.params[0].kind][0] is None:
         return False
-    head = query.text.upper().split("WHERE", 1)[0]
-    return f"?{query.params[0].name.upper()}" in head.split("SELECT", 1)[-1]
+    code = "\n".join(line for line in query.text.splitlines() if not line.lstrip().startswith("#"))
+    projection = re.search(r"\bSELECT\b(.*?)\bWHERE\b", code, re.IGNORECASE | re.DOTALL)
+    if projection is None:
+        return False
+    return re.search(rf"[?$]{re.escape(query.params[0].name)}\b", projection.group(1)) is not None
 
 
 def answer_grouped(query: Query, store: ox.Store, sets: list[dict[str, str]]) -> dict[tuple, Result]:
@@ -41,7 +46,9 @@ def answer_grouped(query: Query, store: ox.Store, sets: list[dict[str, str]]) ->
     by_value: dict[str, list[dict]] = {}
     for solution in solutions:
         key = solution[name]
-        slug = key.value[len(space):] if isinstance(key, ox.NamedNode) else None
+        if not (isinstance(key, ox.NamedNode) and key.value.startswith(space)):
+            continue  # a node of another kind that only the free variable could match
+        slug = key.value[len(space):]
         by_value.setdefault(slug, []).append({c: _value(solution[c]) for c in columns})
     return {tuple(params.items()): Result(query, columns, by_value.get(params[name], []))
             for params in sets}

@@ -26,6 +26,8 @@ every triple per round.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,7 +345,84 @@ def _value_key(literal) -> tuple:
 
 
 def sorted_ntriples(store: ox.Store) -> bytes:
-    """The store's default graph as sorted N-Triples, the bytes ``cache.write_closure`` writes."""
-    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-    lines = sorted(set(text.decode("utf-8").splitlines()) - {""})
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    """The store's default graph as sorted N-Triples with stable blank-node labels.
+
+    Every load names blank nodes afresh, so each is relabelled from its content: a hash of its
+    outgoing triples (following blank objects, as restrictions and lists nest), and where two
+    share that, of their incoming ones too. That is linear in the triples that touch a blank
+    node, where rdflib's canonicalisation is quadratic in the number of triples pointing at one
+    blank node (every quote typed with the blank-node restriction). The same graph, loaded
+    twice, gives the same bytes.
+    """
+    labels = stable_blank_labels(store)
+    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()).decode("utf-8")
+    lines = set()
+    for line in text.splitlines():
+        if not line:
+            continue
+        if "_:" in line:
+            line = _relabel(line, labels)
+        lines.add(line)
+    return ("\n".join(sorted(lines)) + "\n").encode("utf-8")
+
+
+_LABEL = re.compile(r"_:([A-Za-z0-9_\-.]+)")
+
+
+def _relabel(line: str, labels: dict[str, str]) -> str:
+    """Relabel the blank subject and object of one N-Triples line (never text in a literal)."""
+    subject, rest = line.split(" ", 1)
+    match = _LABEL.fullmatch(subject)
+    if match:
+        subject = "_:" + labels.get(match.group(1), match.group(1))
+    head, _, last = rest[:-2].rpartition(" ")
+    match = _LABEL.fullmatch(last)
+    if match and rest.endswith(" ."):
+        rest = f"{head} _:{labels.get(match.group(1), match.group(1))} ."
+    return f"{subject} {rest}"
+
+
+def stable_blank_labels(store: ox.Store) -> dict[str, str]:
+    """A content-derived label for each blank node of the default graph (see sorted_ntriples)."""
+    outgoing: dict = {}
+    incoming: dict = {}
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER (isBlank(?s) || isBlank(?o)) }"
+    for row in store.query(query):
+        subject, predicate, obj = row["s"], row["p"], row["o"]
+        if isinstance(subject, ox.BlankNode):
+            outgoing.setdefault(subject, []).append((predicate, obj))
+            incoming.setdefault(subject, [])
+        if isinstance(obj, ox.BlankNode):
+            incoming.setdefault(obj, []).append((subject, predicate))
+            outgoing.setdefault(obj, [])
+    memo: dict = {}
+
+    def describe(node, open_nodes: frozenset) -> str:
+        if node in memo:
+            return memo[node]
+        if node in open_nodes:
+            return "cycle"
+        inner = open_nodes | {node}
+        parts = sorted(f"{p} {describe(o, inner) if isinstance(o, ox.BlankNode) else o}"
+                       for p, o in outgoing.get(node, ()))
+        digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+        memo[node] = digest
+        return digest
+
+    by_label: dict = {}
+    for node in outgoing:
+        by_label.setdefault(describe(node, frozenset()), []).append(node)
+    labels = {}
+    for digest, nodes in by_label.items():
+        if len(nodes) > 1:
+            keyed = []
+            for node in nodes:
+                seen = sorted(f"{'_' if isinstance(s, ox.BlankNode) else s} {p}"
+                              for s, p in incoming.get(node, ()))
+                keyed.append((hashlib.sha256("\n".join(seen).encode("utf-8")).hexdigest(), node))
+            keyed.sort(key=lambda pair: pair[0])
+            for index, (extra, node) in enumerate(keyed):
+                labels[node.value] = f"b{digest[:16]}{extra[:8]}{index}"
+        else:
+            labels[nodes[0].value] = f"b{digest[:24]}"
+    return labels
