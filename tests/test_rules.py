@@ -190,3 +190,17 @@ def test_sorted_ntriples_are_the_same_bytes_from_two_loads(project):
     again = ox.Store()
     again.load(text, format=ox.RdfFormat.N_TRIPLES)
     assert len(again) == len(first)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("syntax-error.ttl", "syntax-error.ttl:21:5: syntax error"),
+    ("undefined-prefix.ttl", "undefined-prefix.ttl:7"),
+    ("remote-import.ttl", "remote-import.ttl: owl:imports <http://example.org/other-ontology.ttl> is refused"),
+])
+def test_the_store_loader_names_the_file_of_bad_input(project, name, expected):
+    from coprod_kg.project import InputError
+
+    from conftest import CASES
+    with pytest.raises(InputError) as raised:
+        rules.load_store([*project.ontology_files, CASES / name])
+    assert expected in str(raised.value)

@@ -297,14 +297,36 @@ def close(store: ox.Store, max_rounds: int = 100) -> Closure:
 def load_store(paths: Iterable[Path]) -> ox.Store:
     """Bulk-load Turtle or N-Triples files into a new in-memory store (no rdflib involved).
 
-    Raises SyntaxError (with the file, line and column) for a file that does not parse.
+    Raises InputError naming the file, line and column of a syntax error, and for an
+    ``owl:imports`` (nothing is ever fetched), as ``load.parse_file`` does.
     """
+    from .namespace import BASE
+    from .project import InputError
+
     store = ox.Store()
     for path in paths:
         path = Path(path)
         fmt = ox.RdfFormat.N_TRIPLES if path.suffix == ".nt" else ox.RdfFormat.TURTLE
-        store.bulk_load(path=str(path), format=fmt)
+        try:
+            store.bulk_load(path=str(path), format=fmt, base_iri=BASE)
+        except SyntaxError as error:
+            message = re.sub(r"^Parser error at line \d+ between columns \d+ and \d+: ", "",
+                             str(getattr(error, "msg", error)))
+            raise InputError(path, f"syntax error: {message}", error.lineno, error.offset) from None
+        except OSError as error:
+            raise InputError(path, f"cannot read file: {error.strerror or error}") from None
+        for quad in store.quads_for_pattern(None, ox.NamedNode(OWL + "imports"), None):
+            raise InputError(path, f"owl:imports {quad.object} is refused: coprod-kg never "
+                             "fetches remote or local imports; put the axioms in the project's files")
     return store
+
+
+def reason_files(paths: Iterable[Path]) -> Closure:
+    """Load files into a store and add their closure: the whole reasoning step without rdflib.
+
+    Raises InputError for a file that cannot be loaded, RuleError for a malformed axiom.
+    """
+    return close(load_store(paths))
 
 
 def reason(asserted):
