@@ -8,7 +8,9 @@ copy 1 is the data as it is, and copies 2..K repeat every study, initiative, pla
 finding, coding, mapping, placement, quote, endnote, citation marker, cited work and quality note
 under new IRIs (``study/croydon-sun`` becomes ``study/croydon-sun--c0002``). What the report
 defines once stays shared, written once: the ontology, the shapes, the concept schemes and
-outcomes, the report node and its sections. So each copy links into the same principles,
+outcomes, the report node, its sections and its principle-to-need mappings (copying those would
+make every principle reach every outcome K times over, so the answer to the path question would
+grow with K squared, which no real corpus does). So each copy links into the same principles,
 outcomes and sections, as a new evaluation coded by a curator would.
 
 One figure is changed, so that the corpus passes the checks the real data passes: Table 1 says in
@@ -36,8 +38,8 @@ QUDT_VALUE = ox.NamedNode("http://qudt.org/schema/qudt/numericValue")
 MEASURE = ox.NamedNode(COPROD + "measure")
 PREVALENCE = ox.NamedNode(ID + "measure/principle-prevalence")
 # The kinds of resource each copy renames; every other IRI is shared by all copies.
-COPIED_KINDS = ("study", "initiative", "org", "place", "finding", "coding", "mapping",
-                "placement", "quote", "endnote", "citation", "work", "note")
+COPIED_KINDS = ("study", "initiative", "org", "place", "finding", "coding", "placement", "quote",
+                "endnote", "citation", "work", "note")
 SHARED_DATA = ("schemes.ttl", "outcomes.ttl")
 PREFIXES = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
             "rdfs": "http://www.w3.org/2000/01/rdf-schema#",

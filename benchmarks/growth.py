@@ -293,7 +293,7 @@ def measure(stage: str, corpus: Path, limit: float) -> dict:
 
 
 def run_all(ks: list[int], owlrl_max: int, pyshacl_max: int, build_max: int, rdflib_turtle_max: int,
-            limit: float, work: Path, only: list[str] | None = None) -> dict:
+            limit: float, work: Path, only: list[str] | None = None, skip: tuple = ()) -> dict:
     from corpus import generate
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"runs": {}}
     for k in ks:
@@ -302,7 +302,7 @@ def run_all(ks: list[int], owlrl_max: int, pyshacl_max: int, build_max: int, rdf
         if only:  # re-measure some stages, keep the rest of this K's figures
             runs = {**results["runs"].get(str(k), {}), **runs}
             runs.setdefault("remeasured", []).extend(only)
-        chosen = [s for s in (only or STAGES) if not (
+        chosen = [s for s in (only or STAGES) if s not in skip and not (
             (s == "reason_owlrl" and k > owlrl_max) or (s == "validate_pyshacl" and k > pyshacl_max)
             or (s == "build_cli" and k > build_max) or (s == "build_cli_rules" and k > build_max)
             or (s in ("export_turtle_rdflib", "reason_turtle_rdflib") and k > rdflib_turtle_max))]
@@ -496,9 +496,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "coprod-growth")
     parser.add_argument("--stages", nargs="+", choices=sorted(STAGES),
                         help="re-measure only these stages, keeping the other figures")
+    parser.add_argument("--skip", nargs="+", choices=sorted(STAGES), default=[],
+                        help="stages not to run")
+    parser.add_argument("--results", type=Path, default=None, help="where to keep the figures")
     args = parser.parse_args(argv)
+    if args.results is not None:
+        global RESULTS
+        RESULTS = args.results
     results = run_all(args.k, args.owlrl_max, args.pyshacl_max, args.build_max,
-                      args.rdflib_turtle_max, args.limit, args.work, args.stages)
+                      args.rdflib_turtle_max, args.limit, args.work, args.stages, tuple(args.skip))
     write_report(results)
     print(f"wrote {RESULTS}, {TABLE} and {PLOT}")
     return 0
