@@ -349,6 +349,10 @@ SHOWN = [  # (stage, label) in the order of the table and the plot
 def _derive(results: dict) -> None:
     """Every question as a build would answer them with the study profile grouped."""
     for runs in results["runs"].values():
+        for stage in ("build_cli", "build_cli_rules"):  # the build ran in a child process
+            entry = runs.get(stage, {})
+            if "child peak MB" in entry:
+                entry["peak_mb"] = max(entry.get("peak_mb", 0), entry["child peak MB"])
         questions, grouped = runs.get("questions", {}), runs.get("study_profile_grouped", {})
         profile = questions.get("each", {}).get("14-study-profile")
         if "cpu" in questions and "cpu" in grouped and profile:
@@ -580,7 +584,7 @@ def _plot(results: dict) -> None:
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "coprod-kg", "font.size": 9})
     runs = results["runs"]
     ks = sorted(runs, key=int)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.2))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 7.4))
     markers = "os^vD<>phx*+"
     for index, (stage, label) in enumerate(SHOWN):
         points = [(_triples(runs[k]), runs[k][stage]) for k in ks if "cpu" in runs[k].get(stage, {})]
@@ -589,7 +593,8 @@ def _plot(results: dict) -> None:
         xs = [p[0] for p in points]
         s = slope(results, stage)
         name = f"{label} (slope {s:.2f})" if s is not None else label
-        style = dict(marker=markers[index % len(markers)], linestyle="-" if index < 10 else "--")
+        style = dict(marker=markers[index % len(markers)], linestyle="-" if index < 10 else "--",
+                     color=f"C{index % 10}")
         left.plot(xs, [max(p[1]["cpu"], 1e-3) for p in points], label=name, **style)
         right.plot(xs, [p[1]["peak_mb"] for p in points], label=label, **style)
     for axis, title, unit in ((left, "CPU seconds per stage", "seconds (CPU)"),
@@ -600,8 +605,9 @@ def _plot(results: dict) -> None:
         axis.set_ylabel(unit)
         axis.set_title(title)
         axis.grid(True, which="major", linewidth=0.4)
-    left.legend(fontsize=6.5, loc="upper left")
-    figure.tight_layout()
+    handles, labels = left.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+    figure.tight_layout(rect=(0, 0.2, 1, 1))
     buffer = StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "coprod-kg"})
     plt.close(figure)
