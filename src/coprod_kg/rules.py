@@ -11,7 +11,7 @@ the ontology needs no code change.
 
 The rounds repeat until a round adds nothing. Each rule reads the whole store, so the work per
 round is linear in the graph, and the number of rounds is bounded by the depth of the
-derivations (about ten for this ontology), not by the size of the data.
+derivations (five for this ontology), not by the size of the data.
 
 What the rules infer equals owlrl's closure (``reason.reason``) triple for triple once the same
 noise is taken out: ``is_noise`` here is ``reason.is_noise`` on pyoxigraph terms. Two kinds of
