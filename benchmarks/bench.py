@@ -2,6 +2,7 @@
 """Measure coprod-kg's speed and print the medians (seconds). Not a test: targets are read by people.
 
     python3 tasks.py bench [--runs N]
+    python3 tasks.py bench --growth [--k 1 10 100]    (benchmarks/growth.py: growth with K)
 
 Measures, each as the median of N runs of a fresh process: the `import rdflib` floor, a cold
 `build` (empty cache), a warm `query` for every question, `validate`, `reason`; and, in one
@@ -56,8 +57,17 @@ def engines(runs: int) -> list[tuple[str, float, float]]:
 
 
 def main() -> int:
+    if "--growth" in sys.argv[1:]:
+        # The growth benchmark over corpora K times the report (benchmarks/growth.py).
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from growth import main as growth
+
+        return growth([a for a in sys.argv[1:] if a != "--growth"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--growth", action="store_true",
+                        help="time every stage on corpora K times the report instead "
+                             "(see benchmarks/growth.py --help)")
     args = parser.parse_args()
     cli = [str(BIN / "coprod-kg")]
     python = [sys.executable]

@@ -153,7 +153,7 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
 
 # The modules whose code shapes the closure, and the libraries they call: a change to any of them
 # must make the cache reason again.
-CLOSURE_MODULES = ("reason.py", "load.py", "cache.py", "namespace.py")
+CLOSURE_MODULES = ("reason.py", "rules.py", "load.py", "lexical.py", "cache.py", "namespace.py")
 CLOSURE_LIBRARIES = ("owlrl", "rdflib", "pyoxigraph")
 _CODE_KEY: list[str] = []
 
@@ -183,6 +183,8 @@ def code_key() -> str:
                 digest.update(name.encode() + b"\0missing")
         for name in CLOSURE_LIBRARIES:
             digest.update(f"\0{name} {_installed_version(name)}".encode())
+        # Which reasoner made the closure (the rule engine, or owlrl behind the flag).
+        digest.update(f"\0reasoner {os.environ.get('COPROD_REASONER', 'rules')}".encode())
         _CODE_KEY.append(digest.hexdigest())
     return _CODE_KEY[0]
 

@@ -15,6 +15,7 @@ closure is the same triple for triple:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import owlrl
@@ -80,7 +81,20 @@ def _axiomatised_properties(graph: Graph) -> set:
 
 
 def reason(asserted: Graph) -> Closure:
-    """Return the OWL RL closure of ``asserted`` as a new graph; ``asserted`` is left untouched."""
+    """Return the OWL RL closure of ``asserted`` as a new graph; ``asserted`` is left untouched.
+
+    The rule engine on pyoxigraph (``rules.reason``) computes it, the same closure about 10 to 30
+    times faster; ``COPROD_REASONER=owlrl`` computes it with owlrl instead (``reason_owlrl``).
+    """
+    if os.environ.get("COPROD_REASONER", "rules") == "owlrl":
+        return reason_owlrl(asserted)
+    from .rules import reason as reason_by_rules
+
+    return reason_by_rules(asserted)
+
+
+def reason_owlrl(asserted: Graph) -> Closure:
+    """The OWL RL closure of ``asserted`` computed by owlrl, the reference for the rule engine."""
     relevant = _axiomatised_properties(asserted)
     work = Graph()
     for triple in asserted:

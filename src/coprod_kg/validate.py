@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,14 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
 
     ``only_files`` keeps the problems whose node was described in one of those files, which is
     how a single new file is checked with the rest of the project loaded beside it.
+
+    The shapes are checked as SPARQL on pyoxigraph (``shacl_sparql.validate``), which reports
+    what pyshacl reports; ``COPROD_VALIDATOR=pyshacl`` validates with pyshacl instead.
     """
+    if os.environ.get("COPROD_VALIDATOR", "sparql") != "pyshacl":
+        from .shacl_sparql import validate as validate_by_sparql
+
+        return validate_by_sparql(loaded, shapes, ontology, only_files)
     import pyshacl
     from pyshacl.errors import ConstraintLoadError, RuleLoadError, ShapeLoadError
 

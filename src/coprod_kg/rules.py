@@ -1,0 +1,450 @@
+"""Forward-chain the OWL 2 RL rules over a pyoxigraph store, to a fixpoint, without rdflib.
+
+The rules are the OWL 2 RL/RDF rules (W3C OWL 2 Profiles, section 4.3) that can add triples to a
+consistent graph, written once each as a SPARQL update whose WHERE clause reads the axioms from the
+store itself. Nothing here names a term of the coprod ontology: whatever subclass, sub-property,
+domain, range, inverse, symmetric, transitive, chain, restriction, intersection, union or
+equivalence axioms the TBox holds, they drive the rules, including axioms about blank-node
+properties. Rules that only need one pattern per axiom (transitive properties, property chains of
+any length) are generated from the axioms present at each round, so a chain added or removed in
+the ontology needs no code change.
+
+The rounds repeat until a round adds nothing. Each rule reads the whole store, so the work per
+round is linear in the graph, and the number of rounds is bounded by the depth of the
+derivations (five for this ontology), not by the size of the data.
+
+What the rules infer equals owlrl's closure (``reason.reason``) triple for triple once the same
+noise is taken out: ``is_noise`` here is ``reason.is_noise`` on pyoxigraph terms. Two kinds of
+owlrl conclusion a store cannot hold are never made: a literal as subject (always noise) and a
+blank node as predicate; a chain on a blank-node property concludes the named super-properties of
+that property directly, which is what owlrl's closure keeps.
+
+The equality rules (``owl:sameAs``, functional and inverse-functional properties, max
+cardinality 1) run only when the store holds one of those terms, because they cost a pass over
+every triple per round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pyoxigraph as ox
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+# The noise of reason.is_noise, spelled as strings so this module needs no rdflib.
+BUILTIN_PREFIXES = (OWL, RDF, RDFS, XSD)
+TRIVIAL_PREDICATES = {OWL + "sameAs", OWL + "equivalentClass", OWL + "equivalentProperty",
+                      RDFS + "subClassOf", RDFS + "subPropertyOf"}
+TRIVIAL_TYPES = {OWL + "Thing", RDFS + "Resource", OWL + "NamedIndividual"}
+KEPT_BUILTIN_TYPES = {OWL + "Class", OWL + "ObjectProperty", OWL + "DatatypeProperty"}
+RDF_TYPE = RDF + "type"
+
+PREFIXES = {"rdf": RDF, "rdfs": RDFS, "owl": OWL}
+
+# One SPARQL update per OWL 2 RL rule, named as in the W3C tables. Conclusions that are always
+# noise (x sameAs x, c subClassOf c, owl:Nothing subClassOf c) are left out; a conclusion that
+# would put a blank node in the predicate position is filtered by isIRI.
+SCHEMA_RULES = {
+    "scm-cls": "INSERT { ?c rdfs:subClassOf owl:Thing } WHERE { ?c a owl:Class }",
+    "scm-sco": "INSERT { ?a rdfs:subClassOf ?c } WHERE "
+               "{ ?a rdfs:subClassOf ?b . ?b rdfs:subClassOf ?c }",
+    "scm-eqc1": "INSERT { ?a rdfs:subClassOf ?b . ?b rdfs:subClassOf ?a } WHERE "
+                "{ ?a owl:equivalentClass ?b }",
+    "scm-eqc2": "INSERT { ?a owl:equivalentClass ?b } WHERE "
+                "{ ?a rdfs:subClassOf ?b . ?b rdfs:subClassOf ?a }",
+    "scm-spo": "INSERT { ?a rdfs:subPropertyOf ?c } WHERE "
+               "{ ?a rdfs:subPropertyOf ?b . ?b rdfs:subPropertyOf ?c }",
+    "scm-eqp1": "INSERT { ?a rdfs:subPropertyOf ?b . ?b rdfs:subPropertyOf ?a } WHERE "
+                "{ ?a owl:equivalentProperty ?b }",
+    "scm-eqp2": "INSERT { ?a owl:equivalentProperty ?b } WHERE "
+                "{ ?a rdfs:subPropertyOf ?b . ?b rdfs:subPropertyOf ?a }",
+    "scm-dom1": "INSERT { ?p rdfs:domain ?c2 } WHERE { ?p rdfs:domain ?c1 . ?c1 rdfs:subClassOf ?c2 }",
+    "scm-dom2": "INSERT { ?p1 rdfs:domain ?c } WHERE { ?p2 rdfs:domain ?c . ?p1 rdfs:subPropertyOf ?p2 }",
+    "scm-rng1": "INSERT { ?p rdfs:range ?c2 } WHERE { ?p rdfs:range ?c1 . ?c1 rdfs:subClassOf ?c2 }",
+    "scm-rng2": "INSERT { ?p1 rdfs:range ?c } WHERE { ?p2 rdfs:range ?c . ?p1 rdfs:subPropertyOf ?p2 }",
+    "scm-hv": "INSERT { ?c1 rdfs:subClassOf ?c2 } WHERE { ?c1 owl:hasValue ?i ; owl:onProperty ?p1 . "
+              "?c2 owl:hasValue ?i ; owl:onProperty ?p2 . ?p1 rdfs:subPropertyOf ?p2 }",
+    "scm-svf1": "INSERT { ?c1 rdfs:subClassOf ?c2 } WHERE { ?c1 owl:someValuesFrom ?y1 ; "
+                "owl:onProperty ?p . ?c2 owl:someValuesFrom ?y2 ; owl:onProperty ?p . "
+                "?y1 rdfs:subClassOf ?y2 }",
+    "scm-svf2": "INSERT { ?c1 rdfs:subClassOf ?c2 } WHERE { ?c1 owl:someValuesFrom ?y ; "
+                "owl:onProperty ?p1 . ?c2 owl:someValuesFrom ?y ; owl:onProperty ?p2 . "
+                "?p1 rdfs:subPropertyOf ?p2 }",
+    "scm-avf1": "INSERT { ?c1 rdfs:subClassOf ?c2 } WHERE { ?c1 owl:allValuesFrom ?y1 ; "
+                "owl:onProperty ?p . ?c2 owl:allValuesFrom ?y2 ; owl:onProperty ?p . "
+                "?y1 rdfs:subClassOf ?y2 }",
+    "scm-avf2": "INSERT { ?c2 rdfs:subClassOf ?c1 } WHERE { ?c1 owl:allValuesFrom ?y ; "
+                "owl:onProperty ?p1 . ?c2 owl:allValuesFrom ?y ; owl:onProperty ?p2 . "
+                "?p1 rdfs:subPropertyOf ?p2 }",
+    "scm-int": "INSERT { ?c rdfs:subClassOf ?ci } WHERE "
+               "{ ?c owl:intersectionOf/rdf:rest*/rdf:first ?ci }",
+    "scm-uni": "INSERT { ?ci rdfs:subClassOf ?c } WHERE { ?c owl:unionOf/rdf:rest*/rdf:first ?ci }",
+}
+
+INSTANCE_RULES = {
+    "cax-sco": "INSERT { ?x a ?c2 } WHERE { ?c1 rdfs:subClassOf ?c2 . ?x a ?c1 }",
+    "prp-dom": "INSERT { ?x a ?c } WHERE { ?p rdfs:domain ?c . ?x ?p ?y }",
+    "prp-rng": "INSERT { ?y a ?c } WHERE { ?p rdfs:range ?c . ?x ?p ?y FILTER (!isLiteral(?y)) }",
+    "prp-spo1": "INSERT { ?x ?p2 ?y } WHERE "
+                "{ ?p1 rdfs:subPropertyOf ?p2 FILTER (isIRI(?p2) && ?p1 != ?p2) ?x ?p1 ?y }",
+    "prp-inv1": "INSERT { ?y ?p2 ?x } WHERE "
+                "{ ?p1 owl:inverseOf ?p2 FILTER isIRI(?p2) ?x ?p1 ?y FILTER (!isLiteral(?y)) }",
+    "prp-inv2": "INSERT { ?y ?p1 ?x } WHERE "
+                "{ ?p1 owl:inverseOf ?p2 FILTER isIRI(?p1) ?x ?p2 ?y FILTER (!isLiteral(?y)) }",
+    "prp-symp": "INSERT { ?y ?p ?x } WHERE "
+                "{ ?p a owl:SymmetricProperty FILTER isIRI(?p) ?x ?p ?y FILTER (!isLiteral(?y)) }",
+    "cls-hv1": "INSERT { ?x ?p ?v } WHERE "
+               "{ ?c owl:hasValue ?v ; owl:onProperty ?p FILTER isIRI(?p) ?x a ?c }",
+    "cls-hv2": "INSERT { ?x a ?c } WHERE { ?c owl:hasValue ?v ; owl:onProperty ?p . ?x ?p ?v }",
+    "cls-svf1": "INSERT { ?x a ?c } WHERE { ?c owl:someValuesFrom ?d ; owl:onProperty ?p "
+                "FILTER (?d != owl:Thing) ?x ?p ?y . ?y a ?d }",
+    "cls-svf2": "INSERT { ?x a ?c } WHERE "
+                "{ ?c owl:someValuesFrom owl:Thing ; owl:onProperty ?p . ?x ?p ?y }",
+    "cls-avf": "INSERT { ?y a ?d } WHERE { ?c owl:allValuesFrom ?d ; owl:onProperty ?p . "
+               "?x a ?c . ?x ?p ?y FILTER (!isLiteral(?y)) }",
+    # cls-int1: a node typed with every member of an intersection has the intersection's type.
+    "cls-int1": "INSERT { ?x a ?c } WHERE { ?c owl:intersectionOf ?list . ?list rdf:first ?first . "
+                "?x a ?first FILTER NOT EXISTS { ?list rdf:rest*/rdf:first ?member "
+                "FILTER NOT EXISTS { ?x a ?member } } }",
+    "cls-int2": "INSERT { ?x a ?ci } WHERE { ?c owl:intersectionOf/rdf:rest*/rdf:first ?ci . ?x a ?c }",
+    "cls-uni": "INSERT { ?x a ?c } WHERE { ?c owl:unionOf/rdf:rest*/rdf:first ?ci . ?x a ?ci }",
+}
+
+EQUALITY_RULES = {
+    "prp-fp": "INSERT { ?y1 owl:sameAs ?y2 } WHERE { ?p a owl:FunctionalProperty . "
+              "?x ?p ?y1 . ?x ?p ?y2 FILTER (?y1 != ?y2 && !isLiteral(?y1)) }",
+    "prp-ifp": "INSERT { ?x1 owl:sameAs ?x2 } WHERE { ?p a owl:InverseFunctionalProperty . "
+               "?x1 ?p ?y . ?x2 ?p ?y FILTER (?x1 != ?x2) }",
+    "cls-maxc2": "INSERT { ?y1 owl:sameAs ?y2 } WHERE { ?c owl:maxCardinality "
+                 "\"1\"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger> ; owl:onProperty ?p . "
+                 "?x a ?c ; ?p ?y1, ?y2 FILTER (?y1 != ?y2 && !isLiteral(?y1)) }",
+    "eq-sym": "INSERT { ?y owl:sameAs ?x } WHERE { ?x owl:sameAs ?y }",
+    "eq-trans": "INSERT { ?x owl:sameAs ?z } WHERE { ?x owl:sameAs ?y . ?y owl:sameAs ?z }",
+    "eq-rep-s": "INSERT { ?s2 ?p ?o } WHERE { ?s owl:sameAs ?s2 FILTER (?s != ?s2) ?s ?p ?o }",
+    "eq-rep-p": "INSERT { ?s ?p2 ?o } WHERE "
+                "{ ?p owl:sameAs ?p2 FILTER (?p != ?p2 && isIRI(?p2)) ?s ?p ?o }",
+    "eq-rep-o": "INSERT { ?s ?p ?o2 } WHERE { ?o owl:sameAs ?o2 FILTER (?o != ?o2) ?s ?p ?o }",
+}
+
+EQUALITY_TRIGGERS = """ASK {
+  { ?x owl:sameAs ?y } UNION { ?p a owl:FunctionalProperty } UNION
+  { ?p a owl:InverseFunctionalProperty } UNION { ?c owl:maxCardinality ?n }
+}"""
+
+CHAINS = """SELECT DISTINCT ?list WHERE { ?head owl:propertyChainAxiom ?list }"""
+TRANSITIVE = """SELECT DISTINCT ?p WHERE { ?p a owl:TransitiveProperty FILTER isIRI(?p) }"""
+
+# Candidates for is_noise, found through the indexes; is_noise then decides each one.
+NOISE_CANDIDATES = """SELECT ?s ?p ?o WHERE {
+  { VALUES ?p { owl:sameAs owl:equivalentClass owl:equivalentProperty rdfs:subClassOf
+                rdfs:subPropertyOf } ?s ?p ?o FILTER (?s = ?o) }
+  UNION { ?s a ?o FILTER (isLiteral(?o) || (isIRI(?o) && (STRSTARTS(STR(?o), STR(owl:))
+          || STRSTARTS(STR(?o), STR(rdf:)) || STRSTARTS(STR(?o), STR(rdfs:))
+          || STRSTARTS(STR(?o), "http://www.w3.org/2001/XMLSchema#")))) BIND (rdf:type AS ?p) }
+  UNION { VALUES ?s { %s } ?s ?p ?o }
+}"""
+
+
+class RuleError(Exception):
+    """The rules cannot run on this store (a malformed axiom, such as a broken list)."""
+
+
+@dataclass
+class Closure:
+    """A store holding the asserted graph with its inferred triples, and how many were inferred."""
+
+    store: ox.Store
+    asserted: int
+    inferred: int
+    rounds: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def is_noise(subject, predicate, obj) -> bool:
+    """Tell whether an inferred triple is OWL bookkeeping; ``reason.is_noise`` on pyoxigraph terms."""
+    if isinstance(subject, ox.Literal):
+        return True
+    if isinstance(subject, ox.NamedNode) and subject.value.startswith(BUILTIN_PREFIXES):
+        return True
+    if predicate.value in TRIVIAL_PREDICATES and subject == obj:
+        return True
+    if predicate.value == RDF_TYPE:
+        if isinstance(obj, ox.Literal) or obj.value in TRIVIAL_TYPES:
+            return True
+        if isinstance(obj, ox.NamedNode) and obj.value.startswith(BUILTIN_PREFIXES) \
+                and obj.value not in KEPT_BUILTIN_TYPES:
+            return True
+    return False
+
+
+def _term(term) -> str:
+    """A term as SPARQL text: IRIs and literals as themselves (never a blank node)."""
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    raise RuleError(f"a property chain lists a blank node ({term}); only named properties "
+                    "can be chained")
+
+
+def _list_members(store: ox.Store, head) -> list:
+    """The members of an RDF list, in order; raises RuleError for a broken or cyclic list."""
+    first, rest, nil = ox.NamedNode(RDF + "first"), ox.NamedNode(RDF + "rest"), ox.NamedNode(RDF + "nil")
+    members, seen, node = [], set(), head
+    while node != nil:
+        if node in seen:
+            raise RuleError(f"the list {head} is cyclic")
+        seen.add(node)
+        firsts = [q.object for q in store.quads_for_pattern(node, first, None, ox.DefaultGraph())]
+        rests = [q.object for q in store.quads_for_pattern(node, rest, None, ox.DefaultGraph())]
+        if len(firsts) != 1 or len(rests) != 1:
+            raise RuleError(f"the list {head} is malformed at {node}")
+        members.append(firsts[0])
+        node = rests[0]
+    return members
+
+
+def chain_rule(properties: list) -> str:
+    """The prp-spo2 update for one chain, applied for every property declared with that chain.
+
+    The chain is matched by its members, not by the list node, so the update can name chains on
+    blank-node properties: such a property concludes its named super-properties directly.
+    """
+    if not properties:
+        return ""
+    steps, node = [], "?list"
+    for index, prop in enumerate(properties):
+        steps.append(f"{node} rdf:first {_term(prop)} ; rdf:rest ?r{index} .")
+        node = f"?r{index}"
+    steps.append(f"FILTER ({node} = rdf:nil)")
+    path = " . ".join(f"?x{i} {_term(p)} ?x{i + 1}" for i, p in enumerate(properties))
+    return (f"INSERT {{ ?x0 ?target ?x{len(properties)} }} WHERE {{ "
+            "{ SELECT DISTINCT ?target WHERE { ?head owl:propertyChainAxiom ?list . "
+            + " ".join(steps)
+            + " ?head rdfs:subPropertyOf? ?target FILTER isIRI(?target) } } "
+            f"{path} }}")
+
+
+def _generated_rules(store: ox.Store) -> dict[str, str]:
+    """The per-axiom rules: one update per distinct chain and per transitive property."""
+    rules = {}
+    chains = set()
+    for row in store.query(CHAINS, prefixes=PREFIXES):
+        chains.add(tuple(_list_members(store, row["list"])))
+    for chain in sorted(chains, key=lambda c: [t.value for t in c]):
+        rules["prp-spo2 " + " ".join(p.value for p in chain)] = chain_rule(list(chain))
+    for row in store.query(TRANSITIVE, prefixes=PREFIXES):
+        prop = row["p"].value
+        rules[f"prp-trp {prop}"] = f"INSERT {{ ?x <{prop}> ?z }} WHERE {{ ?x <{prop}>+ ?z }}"
+    return rules
+
+
+def _noise(store: ox.Store) -> set:
+    builtin = " ".join(f"<{p}>" for p in _builtin_subjects(store))
+    found = set()
+    for row in store.query(NOISE_CANDIDATES % builtin, prefixes=PREFIXES):
+        if is_noise(row["s"], row["p"], row["o"]):
+            found.add(ox.Quad(row["s"], row["p"], row["o"]))
+    return found
+
+
+def _builtin_subjects(store: ox.Store) -> list[str]:
+    query = ("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER (isIRI(?s) && (STRSTARTS(STR(?s), STR(owl:))"
+             " || STRSTARTS(STR(?s), STR(rdf:)) || STRSTARTS(STR(?s), STR(rdfs:)) || "
+             "STRSTARTS(STR(?s), \"http://www.w3.org/2001/XMLSchema#\"))) }")
+    return [row["s"].value for row in store.query(query, prefixes=PREFIXES)]
+
+
+def close(store: ox.Store, max_rounds: int = 100) -> Closure:
+    """Add the OWL 2 RL closure of the store's default graph to it, in place, without noise.
+
+    Triples that look like noise but were asserted stay. Raises RuleError when an axiom is
+    malformed or the rules do not reach a fixpoint within ``max_rounds``.
+    """
+    seconds: dict[str, float] = {}
+    asserted = len(store)
+    asserted_noise = _noise(store)
+    equality = bool(store.query(EQUALITY_TRIGGERS, prefixes=PREFIXES))
+    size, rounds = asserted, 0
+    while True:
+        rounds += 1
+        if rounds > max_rounds:
+            raise RuleError(f"the rules did not reach a fixpoint in {max_rounds} rounds")
+        rules = {**SCHEMA_RULES, **_generated_rules(store), **INSTANCE_RULES}
+        if equality:
+            rules.update(EQUALITY_RULES)
+        for name, update in rules.items():
+            started = time.process_time()
+            store.update(update, prefixes=PREFIXES)
+            key = name.split(" ")[0]
+            seconds[key] = seconds.get(key, 0.0) + time.process_time() - started
+        grown = len(store)
+        if grown == size:
+            break
+        size = grown
+    for quad in _noise(store) - asserted_noise:
+        store.remove(quad)
+    return Closure(store, asserted, len(store) - asserted, rounds, seconds)
+
+
+def load_store(paths: Iterable[Path]) -> ox.Store:
+    """Bulk-load Turtle or N-Triples files into a new in-memory store (no rdflib involved).
+
+    Raises InputError naming the file, line and column of a syntax error, and for an
+    ``owl:imports`` (nothing is ever fetched), as ``load.parse_file`` does.
+    """
+    from .namespace import BASE
+    from .project import InputError
+
+    store = ox.Store()
+    for path in paths:
+        path = Path(path)
+        fmt = ox.RdfFormat.N_TRIPLES if path.suffix == ".nt" else ox.RdfFormat.TURTLE
+        try:
+            store.bulk_load(path=str(path), format=fmt, base_iri=BASE)
+        except SyntaxError as error:
+            message = re.sub(r"^Parser error at line \d+ between columns \d+ and \d+: ", "",
+                             str(getattr(error, "msg", error)))
+            raise InputError(path, f"syntax error: {message}", error.lineno, error.offset) from None
+        except OSError as error:
+            raise InputError(path, f"cannot read file: {error.strerror or error}") from None
+        for quad in store.quads_for_pattern(None, ox.NamedNode(OWL + "imports"), None):
+            raise InputError(path, f"owl:imports {quad.object} is refused: coprod-kg never "
+                             "fetches remote or local imports; put the axioms in the project's files")
+    return store
+
+
+def reason_files(paths: Iterable[Path]) -> Closure:
+    """Load files into a store and add their closure: the whole reasoning step without rdflib.
+
+    Raises InputError for a file that cannot be loaded, RuleError for a malformed axiom.
+    """
+    return close(load_store(paths))
+
+
+def reason(asserted):
+    """Return the OWL RL closure of an rdflib graph as a new rdflib graph (``reason.Closure``).
+
+    The same interface as ``reason.reason``; ``asserted`` is left untouched.
+    """
+    from rdflib import Literal
+
+    from .load import new_graph, to_pyoxigraph, to_rdflib
+    from .reason import Closure as GraphClosure
+
+    store = ox.Store()
+    store.extend(ox.Quad(to_pyoxigraph(s), to_pyoxigraph(p), to_pyoxigraph(o))
+                 for s, p, o in asserted)
+    closure = close(store)
+    # The store keeps numbers in canonical form ("3.40" becomes "3.4"); an inferred triple gets
+    # back the lexical form of the asserted literal it was derived from, as owlrl keeps it.
+    originals: dict = {}
+    result = new_graph()
+    for triple in asserted:
+        result.add(triple)
+        if isinstance(triple[2], Literal):
+            originals.setdefault(_value_key(triple[2]), set()).add(triple[2])
+    for quad in store:
+        obj = to_rdflib(quad.object)
+        if isinstance(obj, Literal):
+            same = originals.get(_value_key(obj), ())
+            if len(same) == 1:
+                obj = next(iter(same))
+        result.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), obj))
+    return GraphClosure(result, closure.asserted, closure.inferred)
+
+
+def _value_key(literal) -> tuple:
+    value = literal.value if literal.value is not None else str(literal)
+    return (literal.datatype, literal.language, value)
+
+
+def sorted_ntriples(store: ox.Store) -> bytes:
+    """The store's default graph as sorted N-Triples with stable blank-node labels.
+
+    Every load names blank nodes afresh, so each is relabelled from its content: a hash of its
+    outgoing triples (following blank objects, as restrictions and lists nest), and where two
+    share that, of their incoming ones too. That is linear in the triples that touch a blank
+    node, where rdflib's canonicalisation is quadratic in the number of triples pointing at one
+    blank node (every quote typed with the blank-node restriction). The same graph, loaded
+    twice, gives the same bytes.
+    """
+    labels = stable_blank_labels(store)
+    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()).decode("utf-8")
+    lines = set()
+    for line in text.splitlines():
+        if not line:
+            continue
+        if "_:" in line:
+            line = _relabel(line, labels)
+        lines.add(line)
+    return ("\n".join(sorted(lines)) + "\n").encode("utf-8")
+
+
+_LABEL = re.compile(r"_:([A-Za-z0-9_\-.]+)")
+
+
+def _relabel(line: str, labels: dict[str, str]) -> str:
+    """Relabel the blank subject and object of one N-Triples line (never text in a literal)."""
+    subject, rest = line.split(" ", 1)
+    match = _LABEL.fullmatch(subject)
+    if match:
+        subject = "_:" + labels.get(match.group(1), match.group(1))
+    head, _, last = rest[:-2].rpartition(" ")
+    match = _LABEL.fullmatch(last)
+    if match and rest.endswith(" ."):
+        rest = f"{head} _:{labels.get(match.group(1), match.group(1))} ."
+    return f"{subject} {rest}"
+
+
+def stable_blank_labels(store: ox.Store) -> dict[str, str]:
+    """A content-derived label for each blank node of the default graph (see sorted_ntriples)."""
+    outgoing: dict = {}
+    incoming: dict = {}
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER (isBlank(?s) || isBlank(?o)) }"
+    for row in store.query(query):
+        subject, predicate, obj = row["s"], row["p"], row["o"]
+        if isinstance(subject, ox.BlankNode):
+            outgoing.setdefault(subject, []).append((predicate, obj))
+            incoming.setdefault(subject, [])
+        if isinstance(obj, ox.BlankNode):
+            incoming.setdefault(obj, []).append((subject, predicate))
+            outgoing.setdefault(obj, [])
+    memo: dict = {}
+
+    def describe(node, open_nodes: frozenset) -> str:
+        if node in memo:
+            return memo[node]
+        if node in open_nodes:
+            return "cycle"
+        inner = open_nodes | {node}
+        parts = sorted(f"{p} {describe(o, inner) if isinstance(o, ox.BlankNode) else o}"
+                       for p, o in outgoing.get(node, ()))
+        digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+        memo[node] = digest
+        return digest
+
+    by_label: dict = {}
+    for node in outgoing:
+        by_label.setdefault(describe(node, frozenset()), []).append(node)
+    labels = {}
+    for digest, nodes in by_label.items():
+        if len(nodes) > 1:
+            keyed = []
+            for node in nodes:
+                seen = sorted(f"{'_' if isinstance(s, ox.BlankNode) else s} {p}"
+                              for s, p in incoming.get(node, ()))
+                keyed.append((hashlib.sha256("\n".join(seen).encode("utf-8")).hexdigest(), node))
+            keyed.sort(key=lambda pair: pair[0])
+            for index, (extra, node) in enumerate(keyed):
+                labels[node.value] = f"b{digest[:16]}{extra[:8]}{index}"
+        else:
+            labels[nodes[0].value] = f"b{digest[:24]}"
+    return labels
