@@ -51,7 +51,7 @@ NOT_CONSTRAINTS = {"targetClass", "targetNode", "targetSubjectsOf", "targetObjec
                    "deactivated", "defaultValue", "flags", "declare", "prefixes"}
 SUPPORTED = {"class", "datatype", "nodeKind", "minCount", "maxCount", "in", "hasValue",
              "pattern", "minInclusive", "maxInclusive", "minExclusive", "maxExclusive",
-             "minLength", "maxLength", "uniqueLang", "or", "and", "not", "sparql"}
+             "minLength", "maxLength", "uniqueLang", "or", "and", "not", "xone", "node", "sparql"}
 
 
 @dataclass(frozen=True, order=True)
@@ -189,6 +189,12 @@ class _Translator:
         for listed in s.objects(shape, "and"):
             parts = [self.conforms(member, v) for member in s.members(listed)]
             tests.append(("AndConstraintComponent", "(" + " && ".join(parts) + ")"))
+        for listed in s.objects(shape, "xone"):
+            options = [self.conforms(member, v) for member in s.members(listed)]
+            counted = " + ".join(f"IF({option}, 1, 0)" for option in options) or "0"
+            tests.append(("XoneConstraintComponent", f"(({counted}) = 1)"))
+        for other in s.objects(shape, "node"):
+            tests.append(("NodeConstraintComponent", self.conforms(other, v)))
         for negated in s.objects(shape, "not"):
             tests.append(("NotConstraintComponent", f"!{self.conforms(negated, v)}"))
         return tests
