@@ -40,6 +40,10 @@ MIN_STRINGS = (f"{STRING_ORDER}, so MIN over the quotes of a finding picks a dif
                "representative quote")
 PATH_DUPLICATES = ("a zero-or-more property path (skos:broaderTransitive*) returns a node once "
                    "per route instead of once, duplicating rows")
+# Differences found when the figure, argument and synthesis questions were added, whose cause in
+# Virtuoso has not been pinned down yet; each stays a strict expected failure until it is.
+NOT_ANALYSED = ("Virtuoso 7.2.5 gives other rows or another order here; the cause is not yet "
+                "analysed")
 # Questions whose rows differ as a multiset on Virtuoso, and those whose order differs.
 VIRTUOSO_ROWS_DIFFER = {
     "02-design-delivery-grid": MIN_STRINGS,
@@ -48,10 +52,17 @@ VIRTUOSO_ROWS_DIFFER = {
     "07-monetary-figures": MIN_STRINGS,
     "08-prevention": f"{MIN_STRINGS}; {PATH_DUPLICATES}",
     "09-stigma": f"{MIN_STRINGS}; {PATH_DUPLICATES}",
-    "10-skills-and-employment": MIN_STRINGS,
-    "12-capacity-hours": MIN_STRINGS,
+    "14-study-profile": NOT_ANALYSED,
+    "18-evidence-by-country": NOT_ANALYSED,
+    "20-figure-arithmetic": NOT_ANALYSED,
+    "21-stated-placements": NOT_ANALYSED,
+    "22-table1-sensitivity": NOT_ANALYSED,
+    "23-report-synthesis": NOT_ANALYSED,
 }
 VIRTUOSO_ORDER_DIFFERS = {
+    "07-monetary-figures": NOT_ANALYSED,
+    "20-figure-arithmetic": NOT_ANALYSED,
+    "22-table1-sensitivity": NOT_ANALYSED,
     "08-prevention": f"{PATH_DUPLICATES}, so the ordered rows do not line up",
     "09-stigma": f"{PATH_DUPLICATES}, so the ordered rows do not line up",
     "14-study-profile": f"{STRING_ORDER}: ORDER BY ?item sorts two labels differently",

@@ -3,7 +3,6 @@ loader raise its own error, naming the file and line. Bounded so CI stays fast."
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pytest
@@ -67,7 +66,6 @@ XML_SAFE = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
                                           blacklist_characters="".join(
                                               chr(c) for c in range(32) if c not in (9, 10, 13))
                                           + "\ufffe\uffff"), max_size=200)
-SPLITLINES_IN_EXPORT = "splitlines()" in inspect.getsource(export.serialise)
 
 
 def _read_back(fmt: str, data: str) -> list[str]:
@@ -82,10 +80,7 @@ def _read_back(fmt: str, data: str) -> list[str]:
 
 
 @pytest.mark.parametrize("fmt", [
-    "turtle", "jsonld", "trig",
-    pytest.param("ntriples", marks=pytest.mark.xfail(
-        SPLITLINES_IN_EXPORT, reason="export.serialise splits N-Triples with str.splitlines(); "
-        "export.py is outside this branch: split on '\\n' as cache.ntriples_lines does")),
+    "turtle", "jsonld", "trig", "ntriples",
 ])
 @BOUNDED
 @given(text=texts)

@@ -20,7 +20,7 @@ def groupable(query: Query) -> bool:
     """Whether one free run can answer every value: one IRI-valued parameter, projected."""
     if len(query.params) != 1 or PARAM_KINDS[query.params[0].kind][0] is None:
         return False
-    code = "\n".join(line for line in query.text.splitlines() if not line.lstrip().startswith("#"))
+    code = "\n".join(line for line in query.text.split("\n") if not line.lstrip().startswith("#"))
     projection = re.search(r"\bSELECT\b(.*?)\bWHERE\b", code, re.IGNORECASE | re.DOTALL)
     if projection is None:
         return False

@@ -205,7 +205,7 @@ def publish(store: GraphStore, asserted: bytes, inferred: bytes) -> list[Publish
     done = []
     for graph, body in ((ASSERTED_GRAPH, asserted), (INFERRED_GRAPH, inferred)):
         store.put(graph, body)
-        done.append(Published(graph, sum(1 for line in body.splitlines() if line.strip())))
+        done.append(Published(graph, sum(1 for line in body.split(b"\n") if line.strip())))
     return done
 
 

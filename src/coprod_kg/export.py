@@ -148,8 +148,10 @@ def serialise(graph: Graph, fmt: str, ontology: Graph | None = None,
         return _trig(graph, loaded)
     triples = _ox_triples(graph)
     if fmt == "ntriples":
-        lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode().splitlines()
-        return "\n".join(sorted(set(lines) - {""})) + "\n"
+        from .cache import ntriples_lines
+
+        lines = ntriples_lines(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode())
+        return "\n".join(sorted(set(lines))) + "\n"
     if fmt == "jsonld":
         return _jsonld(triples, jsonld_context(ontology if ontology is not None else graph))
     if fmt == "rdfxml":

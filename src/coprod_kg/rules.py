@@ -378,10 +378,10 @@ def sorted_ntriples(store: ox.Store) -> bytes:
     """
     labels = stable_blank_labels(store)
     text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()).decode("utf-8")
+    from .cache import ntriples_lines
+
     lines = set()
-    for line in text.splitlines():
-        if not line:
-            continue
+    for line in ntriples_lines(text):
         if "_:" in line:
             line = _relabel(line, labels)
         lines.add(line)
