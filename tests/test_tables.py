@@ -166,7 +166,7 @@ def test_build_reports_progress_unless_quiet(project, monkeypatch, capsys):
     from coprod_kg import cli
 
     steps = []
-    monkeypatch.setattr("coprod_kg.build.build", lambda project, echo, progress: (
+    monkeypatch.setattr("coprod_kg.build.build", lambda project, echo, progress, engine=None: (
         [progress("reasoning"), progress("answering", 1, 2, "01"), steps.append(1)], (1, None))[1])
     assert cli.main(["build", "--verbose"]) == 1
     err = capsys.readouterr().err

@@ -212,7 +212,7 @@ def publish(store: GraphStore, asserted: bytes, inferred: bytes) -> list[Publish
 # ---------------------------------------------------------------- running on either engine
 
 def run(query: "questions.Query", engine, params: dict[str, str] | None = None,
-        timeout: float | None = questions.DEFAULT_TIMEOUT) -> "questions.Result":
+        timeout: float | None = questions.CONFIGURED) -> "questions.Result":
     """Answer a query on either engine with the same checks, limits and messages.
 
     The embedded store goes through ``query.run``. An endpoint is asked from the same kind of
