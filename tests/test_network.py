@@ -133,7 +133,8 @@ def test_validate_refuses_every_bypass_in_a_shape_and_names_the_shapes_file(
     code = main(["--project", str(project_copy), "validate"])
     err = capsys.readouterr().err
     assert code == 2, err
-    lines = [line for line in err.split("\n") if line]
+    # A notice (a source text not on this machine) may come first: it is not a refusal.
+    lines = [line for line in err.split("\n") if line and not line.startswith("notice: ")]
     assert len(lines) == len(BYPASSES), err  # one line per hostile constraint
     for name, message in expected.items():
         assert any("ontology/shapes.ttl:" in line and message in line for line in lines), name

@@ -39,7 +39,9 @@ def pyshacl_results(graph: Graph, shapes: Graph, ontology: Graph, shapes_store) 
         allow_infos=True, allow_warnings=True, advanced=False, do_owl_imports=False, inplace=False)
     reader = shacl_sparql._Shapes(shapes_store)
     found = set()
-    for result in results.subjects(predicate=None, object=SH.ValidationResult):
+    # The report's results (sh:result), not the nested ones that explain a failed sh:node in
+    # their parent's sh:detail.
+    for result in results.objects(None, SH.result):
         def get(term):
             return results.value(result, term)
         path = get(SH.resultPath)

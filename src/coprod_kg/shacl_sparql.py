@@ -8,7 +8,8 @@ the graph instead of one evaluation per focus node. The components handled are `
 ``sh:datatype`` (with a check that the lexical form is valid for the datatype), ``sh:nodeKind``,
 ``sh:minCount``, ``sh:maxCount``, ``sh:in``, ``sh:hasValue``, ``sh:pattern``, the four range
 components, ``sh:minLength``, ``sh:maxLength``, ``sh:uniqueLang``, ``sh:or``, ``sh:and``,
-``sh:not`` and ``sh:sparql`` SELECT constraints (run once, with the focus nodes joined in).
+``sh:not``, ``sh:xone``, ``sh:node`` and ``sh:sparql`` SELECT constraints (run once, with the
+focus nodes joined in; a node shape's result names its focus node as its value, as in SHACL 5.3.2).
 A shape using any other component is refused with ShapesError rather than checked in part.
 
 pyshacl stays the reference (``validate.validate``); the tests show both report the same focus
@@ -54,6 +55,10 @@ SUPPORTED = {"class", "datatype", "nodeKind", "minCount", "maxCount", "in", "has
              "minLength", "maxLength", "uniqueLang", "or", "and", "not", "xone", "node", "sparql"}
 
 
+class Unsupported(ShapesError):
+    """A shape uses a component the translator does not check (pyshacl may)."""
+
+
 @dataclass(frozen=True, order=True)
 class Result:
     """One validation result: the focus node, the path, the failing value and why."""
@@ -65,6 +70,7 @@ class Result:
     message: str
     value: str = ""
     shape: str = ""
+    cls: str = ""  # the sh:class a ClassConstraintComponent result's value is not of
 
 
 class _Shapes:
@@ -119,6 +125,8 @@ def path_text(shapes: _Shapes, path) -> str:
     """A SHACL property path as a SPARQL property path."""
     if isinstance(path, ox.NamedNode):
         return f"<{path.value}>"
+    if not isinstance(path, ox.BlankNode):
+        raise ShapesError(f"sh:path {path} is not a SHACL property path")
     for local, template in (("inversePath", "^({})"), ("zeroOrMorePath", "({})*"),
                             ("oneOrMorePath", "({})+"), ("zeroOrOnePath", "({})?")):
         inner = shapes.value(path, local)
@@ -234,7 +242,7 @@ class _Translator:
             "inversePath", "alternativePath", "zeroOrMorePath", "oneOrMorePath", "zeroOrOnePath"}
         if unknown:
             names = ", ".join(f"sh:{name}" for name in sorted(unknown))
-            raise ShapesError(f"shape {shape} uses {names}, which the SPARQL validator does not "
+            raise Unsupported(f"shape {shape} uses {names}, which the SPARQL validator does not "
                               "check; validate with pyshacl (COPROD_VALIDATOR=pyshacl)")
 
 
@@ -265,6 +273,8 @@ class _Query:
     text: str
     message: str
     severity: str
+    node_shape: bool = False  # a shape without sh:path: its value node is the focus node
+    cls: str = ""  # for sh:class, the class the values must have
 
 
 def _message(shapes: _Shapes, shape, parent=None) -> str:
@@ -331,10 +341,12 @@ def _shape_queries(shapes: _Shapes, translator: _Translator, shape, focus: str, 
     else:
         p = path_text(shapes, path)
         value_pattern, path_key = f"?this {p} ?value .", p
+    classes = iter(shapes.objects(shape, "class"))
     for component, test in translator.value_test(shape, "?value"):
+        cls = next(classes).value if component == "ClassConstraintComponent" else ""
         queries.append(_Query(shape, component, path_key,
                               f"SELECT DISTINCT ?this ?value WHERE {{ {focus} {value_pattern} "
-                              f"FILTER (!({test})) }}", message, severity))
+                              f"FILTER (!({test})) }}", message, severity, cls=cls))
     if p is not None:
         for count in shapes.objects(shape, "minCount"):
             n = int(count.value)
@@ -372,7 +384,8 @@ def _shape_queries(shapes: _Shapes, translator: _Translator, shape, focus: str, 
         text = (_prefix_lines(shapes, constraint) + "\n" + body[:match.end()] + f" {focus} "
                 + body[match.end():])
         queries.append(_Query(shape, "SPARQLConstraintComponent", path_key, text,
-                              _message(shapes, constraint, None) or message, severity))
+                              _message(shapes, constraint, None) or message, severity,
+                              node_shape=path is None))
     return queries
 
 
@@ -409,12 +422,14 @@ def run(data: ox.Store, queries: list[_Query]) -> list[Result]:
         variables = [v.value for v in solutions.variables]
         for row in solutions:
             value = row["value"] if "value" in variables else None
+            if value is None and query.node_shape and query.component == "SPARQLConstraintComponent":
+                value = row["this"]  # SHACL 5.3.2: a node shape's value node is its focus node
             path = query.path
             if "path" in variables and row["path"] is not None:
                 path = f"<{row['path'].value}>"
             results.add(Result(focus=_show(row["this"]), path=path, component=SH + query.component,
                                severity=query.severity, message=_fill(query.message, row),
-                               value=_show(value), shape=str(query.shape)))
+                               value=_show(value), shape=str(query.shape), cls=query.cls))
     return sorted(results)
 
 
@@ -437,6 +452,7 @@ def validate(loaded, shapes, ontology=None, only_files=None):
     """
     from rdflib import URIRef
 
+    from .curate.checks import scheme_hint
     from .load import to_pyoxigraph
     from .validate import Problem, ValidationReport, _short
 
@@ -446,9 +462,20 @@ def validate(loaded, shapes, ontology=None, only_files=None):
         data.extend(ox.Quad(*map(to_pyoxigraph, t)) for t in ontology)
     shapes_store = ox.Store()
     shapes_store.extend(ox.Quad(*map(to_pyoxigraph, t)) for t in shapes)
+    try:
+        queries = compile_shapes(shapes_store)
+    except ShapesError as error:
+        where = getattr(shapes, "coprod_source", "the SHACL shapes")
+        if not isinstance(error, Unsupported):
+            # Malformed shapes: let the reference judge them, so that the refusal is pyshacl's
+            # own (validate_with_pyshacl raises ShapesError naming the file when it cannot load them).
+            from .validate import validate_with_pyshacl
+
+            validate_with_pyshacl(loaded, shapes, ontology, only_files)
+        raise ShapesError(f"{where}: {error}") from None
     graph = loaded.graph
     problems = set()
-    for result in run(data, compile_shapes(shapes_store)):
+    for result in run(data, queries):
         focus = _from_text(result.focus)
         value = _from_text(result.value) if result.value.startswith("<") else None
         culprit = value if value is not None and loaded.origin(value) else focus
@@ -456,9 +483,12 @@ def validate(loaded, shapes, ontology=None, only_files=None):
         if only_files is not None and (origin is None or origin.resolve() not in only_files):
             continue
         path = URIRef(result.path[1:-1]) if re.fullmatch(r"<[^<>]*>", result.path) else None
+        message = result.message
+        if message and result.cls and isinstance(value, URIRef):
+            message += scheme_hint(graph, value, URIRef(result.cls))  # as validate._not_in_scheme
         problems.add(Problem(
             file=str(origin) if origin else "(no file)", node=_short(graph, culprit),
-            message=result.message or "violates a shape",
+            message=message or "violates a shape",
             path=_short(graph, path) if path is not None else "", severity=result.severity))
     ordered = sorted(problems)
     return ValidationReport(conforms=not any(p.severity == "violation" for p in ordered),

@@ -110,6 +110,13 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
         from .shacl_sparql import validate as validate_by_sparql
 
         return validate_by_sparql(loaded, shapes, ontology, only_files)
+    return validate_with_pyshacl(loaded, shapes, ontology, only_files)
+
+
+def validate_with_pyshacl(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
+                          only_files: set[Path] | None = None) -> ValidationReport:
+    """``validate`` by pyshacl, the reference; raises ShapesError naming the shapes file for
+    shapes pyshacl cannot load."""
     import pyshacl
     from pyshacl.errors import ConstraintLoadError, RuleLoadError, ShapeLoadError
 
@@ -131,7 +138,9 @@ def validate(loaded: LoadedGraph, shapes: Graph, ontology: Graph | None = None,
         raise ShapesError(str(results_graph))
     graph = loaded.graph
     problems = set()
-    for result in results_graph.subjects(RDF.type, SH.ValidationResult):
+    # The report's own results: those nested in another's sh:detail (pyshacl explains a failed
+    # sh:node that way) only say why their parent failed and are not reported on their own.
+    for result in results_graph.objects(None, SH.result):
         focus = results_graph.value(result, SH.focusNode)
         value = results_graph.value(result, SH.value)
         # Whole-graph rules are anchored on the report node and name the culprit in sh:value.
