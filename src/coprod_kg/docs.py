@@ -110,9 +110,10 @@ def vocabulary_page(project: Project) -> str:
         definition = graph.value(term, SKOS.definition) or ""
         return f"{label}: {definition}".replace("|", "\\|")
 
-    def section(title: str, kinds, extra) -> list[str]:
+    def section(title: str, kinds, extra, own: bool = False) -> list[str]:
         terms = sorted({t for kind in kinds for t in graph.subjects(RDF.type, kind)
-                        if isinstance(t, URIRef)}, key=lambda t: (not str(t).startswith(COPROD), str(t)))
+                        if isinstance(t, URIRef) and (not own or str(t).startswith(COPROD))},
+                       key=lambda t: (not str(t).startswith(COPROD), str(t)))
         rows = [f"## {title}", "", "| term | meaning | axioms |", "|---|---|---|"]
         for term in terms:
             rows.append(f"| `{_short(graph, term)}` | {describe(term)} | {extra(term)} |")
@@ -142,6 +143,9 @@ def vocabulary_page(project: Project) -> str:
     out += section("Classes", [OWL.Class], class_axioms)
     out += section("Object properties", [OWL.ObjectProperty], property_axioms)
     out += section("Datatype properties", [OWL.DatatypeProperty], property_axioms)
+    # Only coprod's own: the others (skos:definition, dcterms:title...) are declared to annotate.
+    out += section("Annotation properties", [OWL.AnnotationProperty], property_axioms,
+                   own=True)
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -96,9 +96,8 @@ def _fill(terms: list[Term], ontology: Graph, data: Graph) -> None:
                      ("Subclasses", related(node, RDFS.subClassOf, inverse=True)),
                      ("Domain of", related(node, RDFS.domain, inverse=True)),
                      ("Range of", related(node, RDFS.range, inverse=True))]
-            members = sorted(data.subjects(RDF.type, node), key=str)
-            term.examples = [(ref(m), ref(RDF.type), ref(node)) for m in members[:EXAMPLES]
-                             if isinstance(m, URIRef)]
+            term.examples = [(ref(m), ref(RDF.type), ref(node))
+                             for m in _members(ontology, data, node)[:EXAMPLES]]
         elif term.kind == "property":
             kinds = [ref(k) for k in sorted(ontology.objects(node, RDF.type), key=str)]
             facts = [("Kind", kinds), ("Domain", related(node, RDFS.domain)),
@@ -119,6 +118,20 @@ def _fill(terms: list[Term], ontology: Graph, data: Graph) -> None:
                           key=lambda sp: (str(sp[1]), str(sp[0])))
             term.examples = [(ref(s), ref(p), ref(node)) for s, p in _varied(uses, 1)]
         term.facts = [(heading, items) for heading, items in facts if items]
+
+
+def _members(ontology: Graph, data: Graph, node) -> list:
+    """The named members of a class, its own first: those of none of its named subclasses.
+
+    In the reasoned graph a class holds every member of its subclasses too (a SynthesisClaim is
+    a Finding), and their IRIs may sort first; the page should show the class's own kind first.
+    """
+    below = {c for c in ontology.transitive_subjects(RDFS.subClassOf, node)
+             if c != node and isinstance(c, URIRef)}
+    members = sorted((m for m in data.subjects(RDF.type, node) if isinstance(m, URIRef)), key=str)
+    own = [m for m in members if not any((m, RDF.type, c) in data for c in below)]
+    mixed = set(members) - set(own)
+    return own + [m for m in members if m in mixed]
 
 
 def _varied(rows: list[tuple], column: int) -> list[tuple]:
