@@ -57,3 +57,18 @@ def source_text():
     from coprod_kg.quotes import SourceText
 
     return SourceText(SOURCE)
+
+
+def child_pids(pid: int | None = None) -> set[int]:
+    """The live (or unreaped) child processes of ``pid`` (default: this test process), from /proc."""
+    parent = os.getpid() if pid is None else pid
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                found.add(int(entry.name))
+    return found

@@ -26,7 +26,7 @@ from coprod_kg.serve import prepare_store
 from coprod_kg.serve.app import Settings, create_app
 from coprod_kg.serve.describe import description
 
-from conftest import ROOT
+from conftest import ROOT, child_pids
 from servers import assert_same_answer, free_port, stop, wait_until_up
 
 STUDIES = "SELECT ?study WHERE { ?study a coprod:ReviewedStudy } ORDER BY ?study"
@@ -325,16 +325,7 @@ def test_the_explorer_is_at_the_root(client):
 # ---------------------------------------------------------------- a real server process
 
 def children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.add(int(entry.name))
-    return found
+    return child_pids(pid)
 
 
 def alive(pid: int) -> bool:

@@ -14,23 +14,14 @@ from coprod_kg import worker
 from coprod_kg.query import (QueryError, QueryLimitError, UnsafeQuery, parse_query_file, run,
                              run_rdflib, set_limits)
 
-from conftest import CASES, ROOT
+from conftest import CASES, ROOT, child_pids
 
 CLI = [sys.executable, "-m", "coprod_kg"]
 
 
-def children() -> list[int]:
+def children() -> set[int]:
     """The live (or unreaped) child processes of this test process."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid():
-                found.append(int(entry.name))
-    return found
+    return child_pids()
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc")
