@@ -84,6 +84,7 @@ def test_new_study_lists_the_allowed_values(tmp_path):
     assert code == 2  # never overwrites without --force
 
 
+@needs_text  # the importer places a template's quotes in the report's text
 def test_an_untouched_blank_template_is_refused_with_what_is_missing(tmp_path):
     out = tmp_path / "blank.yaml"
     run_cli("--project", ROOT, "new-study", "blank", "-o", out)
