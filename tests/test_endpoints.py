@@ -9,9 +9,13 @@ same values of the variables the query orders by. Rows tied under ORDER BY may c
 order (SPARQL leaves it open, and even the Oxigraph server orders ties unlike the embedded
 store), so that is the one order not compared. Numbers are compared as numbers
 (``Decimal('2.50') == Decimal('2.5')``): engines write numeric lexical forms differently.
-Where Virtuoso 7.2 answers differently, the question is listed (VIRTUOSO_ROWS_DIFFER,
-VIRTUOSO_ORDER_DIFFERS) with what it does against the spec, as a strict expected failure: if
-Virtuoso ever agrees, the test says so.
+Every question and check must agree on both servers, with no expected failures. The queries keep
+to forms that Virtuoso 7.2 reads as the spec does: strings ordered and compared through STR()
+(Virtuoso orders stored literals, and takes MIN of them, by something other than their text);
+a representative quote chosen by coprod:figureQuote or by MIN of an ASCII key (line, then IRI);
+no zero-or-more paths (it repeats a node once per route); no FILTER inside OPTIONAL on a variable
+bound only outside it; no VALUES inside a UNION branch; decimals made explicit before dividing
+(it divides integers as integers); durations compared as values, not as STR() (it rewrites them).
 """
 
 from __future__ import annotations
@@ -32,41 +36,6 @@ from servers import (as_multiset, assert_same_answer, order_keys, oxigraph_serve
 
 QUESTIONS = discover(ROOT / "queries")
 CHECKS = discover(ROOT / "queries" / "checks")
-
-# What Virtuoso 7.2.5 (Debian 12) answers differently, checked by hand against the spec.
-STRING_ORDER = ("Virtuoso does not compare strings in codepoint order (SPARQL's order for "
-                "simple literals)")
-MIN_STRINGS = (f"{STRING_ORDER}, so MIN over the quotes of a finding picks a different "
-               "representative quote")
-PATH_DUPLICATES = ("a zero-or-more property path (skos:broaderTransitive*) returns a node once "
-                   "per route instead of once, duplicating rows")
-# Differences found when the figure, argument and synthesis questions were added, whose cause in
-# Virtuoso has not been pinned down yet; each stays a strict expected failure until it is.
-NOT_ANALYSED = ("Virtuoso 7.2.5 gives other rows or another order here; the cause is not yet "
-                "analysed")
-# Questions whose rows differ as a multiset on Virtuoso, and those whose order differs.
-VIRTUOSO_ROWS_DIFFER = {
-    "02-design-delivery-grid": MIN_STRINGS,
-    "05-principles-to-sdt-needs": MIN_STRINGS,
-    "06-principle-outcome-paths": MIN_STRINGS,
-    "07-monetary-figures": MIN_STRINGS,
-    "08-prevention": f"{MIN_STRINGS}; {PATH_DUPLICATES}",
-    "09-stigma": f"{MIN_STRINGS}; {PATH_DUPLICATES}",
-    "14-study-profile": NOT_ANALYSED,
-    "18-evidence-by-country": NOT_ANALYSED,
-    "20-figure-arithmetic": NOT_ANALYSED,
-    "21-stated-placements": NOT_ANALYSED,
-    "22-table1-sensitivity": NOT_ANALYSED,
-    "23-report-synthesis": NOT_ANALYSED,
-}
-VIRTUOSO_ORDER_DIFFERS = {
-    "07-monetary-figures": NOT_ANALYSED,
-    "20-figure-arithmetic": NOT_ANALYSED,
-    "22-table1-sensitivity": NOT_ANALYSED,
-    "08-prevention": f"{PATH_DUPLICATES}, so the ordered rows do not line up",
-    "09-stigma": f"{PATH_DUPLICATES}, so the ordered rows do not line up",
-    "14-study-profile": f"{STRING_ORDER}: ORDER BY ?item sorts two labels differently",
-}
 
 
 def cases(queries):
@@ -123,12 +92,7 @@ def test_oxigraph_server_answers_every_question(published_servers, store, query)
         assert_same_answer(query, mine, theirs)
 
 
-def known(differences):
-    return [pytest.param(q, id=q.name, marks=pytest.mark.xfail(strict=True, reason=differences[q.name]))
-            if q.name in differences else pytest.param(q, id=q.name) for q in QUESTIONS + CHECKS]
-
-
-@pytest.mark.parametrize("query", known(VIRTUOSO_ROWS_DIFFER))
+@pytest.mark.parametrize("query", cases(QUESTIONS + CHECKS))
 def test_virtuoso_gives_the_same_rows(published_servers, store, query):
     endpoint = Endpoint(server(published_servers, "virtuoso").query_url)
     for mine, theirs in zip(answers(query, store, store), answers(query, endpoint, store)):
@@ -136,7 +100,7 @@ def test_virtuoso_gives_the_same_rows(published_servers, store, query):
         assert as_multiset(theirs.rows) == as_multiset(mine.rows)
 
 
-@pytest.mark.parametrize("query", known(VIRTUOSO_ORDER_DIFFERS))
+@pytest.mark.parametrize("query", cases(QUESTIONS + CHECKS))
 def test_virtuoso_orders_rows_the_same(published_servers, store, query):
     endpoint = Endpoint(server(published_servers, "virtuoso").query_url)
     for mine, theirs in zip(answers(query, store, store), answers(query, endpoint, store)):
