@@ -100,3 +100,23 @@ def test_a_note_shows_only_a_quote_of_the_claim_it_concerns(store):
     # Line 430 prints Retain Regain's 98 per cent; the conflict note shows it (line 182 the 90).
     retain = [r for r in rows if compact(r["note"]) == "note:retain-regain-isolation"]
     assert {compact(r["line"]) for r in retain} >= {"182", "430"}
+
+
+def test_the_study_profile_gives_the_initiative_one_row_and_each_quote_its_own_section(store):
+    """Line 588 (Appendix 1, Croydon SUN): 'Croydon Service User Network (SUN) is a support
+    network developed for and by people with longstanding behavioural or emotional issues
+    (personality disorders) in Croydon.' The initiative is one row, and it quotes nothing, so it
+    has no line or section. The 30 per cent fall in A&E use is printed in the study's appendix
+    entry, line 606: 'A&E use decreased by 30 per cent after six months of members being part of
+    the network.' (Line 217, in 'Prevention', restates it; the row shows the appendix's own.)"""
+    rows = answer(store, "study-profile", {"study": "croydon-sun"})
+    initiative = [r for r in rows if r["aspect"] == "2 initiative"]
+    assert len(initiative) == 1
+    [row] = initiative
+    assert row["item"] == "Croydon Service User Network (SUN)"
+    assert "Croydon" in row["detail"] and "personality disorders" in row["detail"]
+    assert (row["quote"], row["line"], row["section"]) == (None, None, None)
+    assert [r for r in rows if r["section"] is not None and r["quote"] is None] == []
+    fall = [r for r in rows if r["aspect"] == "4 finding" and compact(r["value"]) == "30"]
+    assert [(compact(r["line"]), r["section"].startswith("Appendix 1"), "30 per cent" in r["quote"])
+            for r in fall] == [("606", True, True)]
