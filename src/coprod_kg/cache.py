@@ -260,6 +260,15 @@ def open_folder(folder: Path) -> ox.Store:
     return store
 
 
+def read_only_store(folder: Path | str) -> ox.Store:
+    """Open an on-disk store read-only: one the cache made with its lock held (see
+    open_folder), any other (e.g. a copy a test wrote) as it is."""
+    folder = Path(folder)
+    if (folder / STORE_STAMP).is_file():
+        return open_folder(folder)
+    return ox.Store.read_only(str(folder))
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error)
     return text.splitlines()[0] if text else type(error).__name__
@@ -354,8 +363,9 @@ def _move_aside(folder: Path) -> None:
     _remove_unused(aside)
 
 
-def _remove_unused(folder: Path) -> bool:
-    """Remove a store folder unless a reader holds its lock; True if it was removed."""
+def _remove_unused(folder: Path, aside: bool = False) -> bool:
+    """Remove a store folder unless a reader holds its lock (first moving it aside, under that
+    lock, if ``aside``); True if it was removed."""
     import fcntl
     import shutil
 
@@ -369,6 +379,13 @@ def _remove_unused(folder: Path) -> bool:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 return False
+        if aside:
+            moved = _aside(folder)
+            try:
+                os.rename(folder, moved)
+            except OSError:
+                return False
+            folder = moved
         shutil.rmtree(folder, ignore_errors=True)
         return True
     finally:
@@ -395,12 +412,7 @@ def tidy_stores(project: Project, keep: str | None = None) -> list[Path]:
             key = name[len("store-"):]
             if key == keep or closure_path(project, key).exists():
                 continue
-            aside = _aside(entry)
-            try:
-                os.rename(entry, aside)
-            except OSError:
-                continue
-            if _remove_unused(aside):
+            if _remove_unused(entry, aside=True):  # a store a reader holds stays where it is
                 removed.append(entry)
         elif name.startswith(".store-") and name.endswith((_BUILDING, _REMOVING)):
             pieces = name.rsplit(".", 3)  # .store-KEY.PID.RANDOM.building
