@@ -100,10 +100,11 @@ class Project:
         return digest.hexdigest()[:24]
 
     def _name(self, path: Path) -> str:
-        try:
-            return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return str(path)
+        """The file's path relative to the project (resolved), with forward slashes."""
+        real, root = os.path.realpath(path), os.path.realpath(self.root)
+        if real.startswith(root.rstrip(os.sep) + os.sep):
+            return Path(real[len(root.rstrip(os.sep)) + 1:]).as_posix()
+        return str(path)
 
 
 @dataclass(frozen=True)
