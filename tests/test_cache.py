@@ -13,7 +13,7 @@ import pytest
 
 from coprod_kg import project as project_module
 from coprod_kg.atomic import remove_stale_parts
-from coprod_kg.cache import closure_path, open_store
+from coprod_kg.cache import closure_path, ensure_closure, open_store, store_path
 from coprod_kg.cli import main
 from coprod_kg.project import Project
 
@@ -121,6 +121,9 @@ def test_a_damaged_closure_is_detected_and_reasoned_again(mini, how, capsys):
     capsys.readouterr()
     path = closure_path(mini)
     _damage(path, how)
+    # The store made from the closure is what a warm query opens; here it must be made again,
+    # so the closure is read, found damaged, and reasoned again.
+    shutil.rmtree(store_path(mini))
     reopened = open_store(mini)
     err = capsys.readouterr().err
     assert "notice:" in err and "reasoning again" in err and "Traceback" not in err
@@ -128,8 +131,24 @@ def test_a_damaged_closure_is_detected_and_reasoned_again(mini, how, capsys):
     assert len(open_store(mini)) == whole and "notice" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("how", ["at-a-line-boundary", "mid-line", "no-stamp"])
+def test_a_damaged_closure_beside_a_sound_store_is_reasoned_again_where_it_is_read(mini, how,
+                                                                                    capsys):
+    whole = len(open_store(mini))
+    capsys.readouterr()
+    _damage(closure_path(mini), how)
+    # The store was made from the closure when it verified, and still answers in full ...
+    assert len(open_store(mini)) == whole and "notice" not in capsys.readouterr().err
+    # ... while whatever reads the closure itself (export, publish) finds it damaged.
+    ensure_closure(mini)
+    err = capsys.readouterr().err
+    assert "notice:" in err and "reasoning again" in err
+    assert closure_path(mini).read_bytes().count(b"\n") == whole
+
+
 def test_a_truncated_closure_gives_the_right_answers_at_the_cli(mini, capsys):
     _damage(closure_path(mini), "at-a-line-boundary")
+    shutil.rmtree(store_path(mini))
     assert main(["--project", str(mini.root), "stats"]) == 0
     captured = capsys.readouterr()
     assert "notice:" in captured.err and "Traceback" not in captured.err

@@ -1,28 +1,41 @@
-"""Reason once and keep the closure on disk, under a key that cannot describe other inputs.
+"""Reason once and keep the closure on disk, under a key that cannot describe other inputs, and
+beside it an on-disk store that a warm query opens instead of re-reading the closure.
 
 The key (``Project.fingerprint``) hashes the bytes of the inputs *as they were loaded* (each file
 is read once, and those bytes are both hashed and parsed), with the versions of coprod-kg, owlrl,
 rdflib and pyoxigraph and the code of the modules that make the closure. An edit made while
 ``build`` reasons therefore leaves the closure under the key of what was reasoned, and the next
-command sees a new key and reasons again.
+command sees a new key and reasons again. (A warm command hashes only the input files whose stat
+changed; see ``project.input_digests``.)
 
 Beside each closure ``closure-KEY.nt`` lies ``closure-KEY.json`` with its triple count and
 SHA-256, written after it. A closure is used only when both agree; one that is truncated,
-damaged or unparsable is reasoned again with a notice, never a traceback. A warm cache is read
-straight into a pyoxigraph store, so answering a question needs neither rdflib nor owlrl.
+damaged or unparsable is reasoned again with a notice, never a traceback.
+
+From a verified closure a pyoxigraph store is made on disk, ``store-KEY/``: bulk-loaded in a
+temporary folder, counted, flushed and compacted, stamped last (``coprod-kg-store.json``: the key,
+the closure's count and SHA-256, and the size of every file of the store), and renamed into place
+in one step. A store is opened (read-only, so any number of processes may read it at once) only
+when its stamp names the key wanted, agrees with the closure's stamp, and every file it lists is
+there at its size; RocksDB checks its own files' checksums as it reads. A store that is
+half-built, damaged or made from another closure is made again with a notice. Each reader holds
+a shared lock on the store's stamp while it lives, and stale stores (whose closure is gone) are
+removed only when no reader holds them. A warm query needs neither rdflib nor owlrl.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import pyoxigraph as ox
 
-from .atomic import remove_stale_parts, write_atomic
+from .atomic import fsync_folder, remove_stale_parts, write_atomic
 from .project import Project
 
 
@@ -33,10 +46,25 @@ def _notice(message: str) -> None:
 # Where notices about the cache go (the CLI's standard error by default).
 notify: Callable[[str], None] = _notice
 
+STORE_STAMP = "coprod-kg-store.json"
+_BUILDING, _REMOVING = ".building", ".removing"  # suffixes of a store's temporary folders
+
 
 def closure_path(project: Project, key: str | None = None) -> Path:
     """The closure file of ``key`` (default: the inputs as they are now)."""
     return project.cache_dir / f"closure-{key or project.fingerprint()}.nt"
+
+
+def store_path(project: Project, key: str | None = None) -> Path:
+    """The folder of the on-disk store of ``key`` (default: the inputs as they are now)."""
+    return project.cache_dir / f"store-{key or project.fingerprint()}"
+
+
+def _key_of(closure: Path) -> str:
+    name = Path(closure).name
+    if name.startswith("closure-") and name.endswith(".nt"):
+        return name[len("closure-"):-len(".nt")]
+    return hashlib.sha256(str(closure).encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
 def _meta_path(path: Path) -> Path:
@@ -72,31 +100,63 @@ def write_closure(project: Project, graph, key: str | None = None) -> Path:
     return path
 
 
-def _verified(path: Path) -> tuple[bytes | None, str]:
-    """The closure's bytes if its stamp vouches for them, else None and why not."""
-    meta = _meta_path(path)
-    if not path.is_file():
-        return None, ""
+def _stamp_of(path: Path) -> tuple[dict | None, str]:
+    """The closure's stamp (its count and SHA-256), else None and why not."""
     try:
-        stamp = json.loads(meta.read_text(encoding="utf-8"))
-        triples, digest = int(stamp["triples"]), str(stamp["sha256"])
+        stamp = json.loads(_meta_path(path).read_text(encoding="utf-8"))
+        return {"triples": int(stamp["triples"]), "sha256": str(stamp["sha256"])}, ""
     except FileNotFoundError:
         return None, "it has no stamp (it was never finished)"
     except (OSError, ValueError, KeyError, TypeError) as error:
         return None, f"its stamp cannot be read ({error})"
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != digest:
-        return None, "its bytes do not match its stamp (truncated or changed)"
-    lines = data.count(b"\n")
-    if lines != triples:
-        return None, f"it holds {lines} lines, not {triples}"
-    return data, ""
+
+
+def _open_verified(path: Path) -> tuple[BinaryIO | None, dict | None, str]:
+    """The closure opened at its start if its stamp vouches for its bytes (read once, in
+    chunks, from the very file that is returned), else None and why not."""
+    if not path.is_file():
+        return None, None, ""
+    stamp, why = _stamp_of(path)
+    if stamp is None:
+        return None, None, why
+    try:
+        stream = open(path, "rb")
+    except OSError as error:
+        return None, None, f"it cannot be read ({error.strerror or error})"
+    digest, lines = hashlib.sha256(), 0
+    try:
+        for chunk in iter(lambda: stream.read(1 << 22), b""):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+        stream.seek(0)
+    except OSError as error:
+        stream.close()
+        return None, None, f"it cannot be read ({error.strerror or error})"
+    if digest.hexdigest() != stamp["sha256"]:
+        stream.close()
+        return None, None, "its bytes do not match its stamp (truncated or changed)"
+    if lines != stamp["triples"]:
+        stream.close()
+        return None, None, f"it holds {lines} lines, not {stamp['triples']}"
+    return stream, stamp, ""
+
+
+def _verified(path: Path) -> tuple[bytes | None, str]:
+    """The closure's bytes if its stamp vouches for them, else None and why not."""
+    stream, _, why = _open_verified(path)
+    if stream is None:
+        return None, why
+    with stream:
+        return stream.read(), ""
 
 
 def cached_closure(project: Project, key: str) -> Path | None:
     """The closure file stored under ``key`` if its stamp vouches for it, else None."""
-    path = closure_path(project, key)
-    return path if _verified(path)[0] is not None else None
+    stream, _, _ = _open_verified(closure_path(project, key))
+    if stream is None:
+        return None
+    stream.close()
+    return closure_path(project, key)
 
 
 def _reason_again(project: Project, why: str = ""):
@@ -110,18 +170,21 @@ def _reason_again(project: Project, why: str = ""):
     return write_closure(project, reason(loaded.graph).graph, loaded.fingerprint)
 
 
-def _closure(project: Project, path: Path | None = None) -> tuple[Path, bytes]:
+def _closure(project: Project, path: Path | None = None) -> Path:
+    """A verified closure file: ``path`` (default: the inputs' as they are now), reasoned again
+    with a notice if it cannot be trusted."""
     if path is None:
-        path = closure_path(project, project.fingerprint(project.read_inputs()))
-    data, why = _verified(path)
-    if data is None:
+        path = closure_path(project)
+    stream, _, why = _open_verified(path)
+    if stream is None:
         written = _reason_again(project, f"the cached closure {path} cannot be trusted: {why}; "
                                          "reasoning again" if why else "")
-        data, why = _verified(written)
-        if data is None:
+        stream, _, why = _open_verified(written)
+        if stream is None:
             raise RuntimeError(f"{written}: the closure just written does not verify: {why}")
-        return written, data
-    return path, data
+        path = written
+    stream.close()
+    return path
 
 
 def ensure_closure(project: Project) -> Path:
@@ -129,32 +192,301 @@ def ensure_closure(project: Project) -> Path:
 
     Raises InputError when a data file cannot be loaded.
     """
-    return _closure(project)[0]
+    return _closure(project)
+
+
+# ---------------------------------------------------------------- the on-disk store
+
+def _store_problem(folder: Path, key: str, closure: Path) -> str | None:
+    """None when the store in ``folder`` can be trusted for ``key`` and the closure stored under
+    it; "" when there is no store; else why it cannot be trusted. Reads only small files."""
+    if not folder.exists():
+        return ""
+    if not folder.is_dir():
+        return "it is not a folder"
+    try:
+        stamp = json.loads((folder / STORE_STAMP).read_text(encoding="utf-8"))
+        named, triples, digest = str(stamp["key"]), int(stamp["triples"]), str(stamp["sha256"])
+        files = {str(name): int(size) for name, size in dict(stamp["files"]).items()}
+    except FileNotFoundError:
+        return "it has no stamp (it was never finished)"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return f"its stamp cannot be read ({error})"
+    if named != key:
+        return f"its stamp names the inputs {named}, not {key}"
+    # The closure stored under the key now is the one to answer from (a build passes it): a
+    # store made from another closure is made again. With the closure's stamp gone (a write of
+    # it under way, or the file removed), the store still vouches for the closure it was made of.
+    closure_stamp, _ = _stamp_of(closure)
+    if closure_stamp is not None and (closure_stamp["sha256"], closure_stamp["triples"]) != \
+            (digest, triples):
+        return "it was made from another closure than the one stored under its key"
+    if not files:
+        return "its stamp lists no files"
+    for name, size in sorted(files.items()):
+        try:
+            found = (folder / name).stat().st_size
+        except OSError:
+            return f"its file {name} is missing"
+        if found != size:
+            return f"its file {name} holds {found} bytes, not {size}"
+    return None
+
+
+# Store folders this process has open: (folder, inode of its stamp) -> the locked descriptor.
+_HELD: dict[tuple[str, int], int] = {}
+
+
+def open_folder(folder: Path) -> ox.Store:
+    """Open a trusted store read-only, holding a shared lock on its stamp while this process
+    lives, so that no other process removes it from under a reader."""
+    import fcntl
+
+    fd = os.open(folder / STORE_STAMP, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        inode = os.fstat(fd).st_ino
+        if os.fstat(fd).st_nlink == 0 or (folder / STORE_STAMP).stat().st_ino != inode:
+            raise FileNotFoundError(errno.ENOENT, "the store was replaced while it was opened",
+                                    str(folder))
+        store = ox.Store.read_only(str(folder))
+    except BaseException:
+        os.close(fd)
+        raise
+    if (str(folder), inode) in _HELD:
+        os.close(fd)  # this process already holds the lock on this store
+    else:
+        _HELD[(str(folder), inode)] = fd
+    return store
+
+
+def read_only_store(folder: Path | str) -> ox.Store:
+    """Open an on-disk store read-only: one the cache made with its lock held (see
+    open_folder), any other (e.g. a copy a test wrote) as it is."""
+    folder = Path(folder)
+    if (folder / STORE_STAMP).is_file():
+        return open_folder(folder)
+    return ox.Store.read_only(str(folder))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class _Unloadable(Exception):
+    """A closure that verifies but does not load as its stamp says."""
+
+
+def _make_store(project: Project, closure: Path) -> Path:
+    """Make the store of a closure: verify the closure, bulk-load it into a temporary folder,
+    count it, compact it, stamp it last and rename it into place. Returns the store's folder.
+
+    Raises _Unloadable for a closure that verifies but does not load to its count, and
+    LookupError (with why) for one that does not verify.
+    """
+    import gc
+    import shutil
+    import tempfile
+
+    key = _key_of(closure)
+    folder = store_path(project, key)
+    stream, stamp, why = _open_verified(closure)
+    if stream is None:
+        raise LookupError(why or "it is missing")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".store-{key}.{os.getpid()}.", suffix=_BUILDING,
+                                     dir=folder.parent))
+    try:
+        with stream:
+            store = ox.Store(str(building))
+            try:
+                store.bulk_load(input=stream, format=ox.RdfFormat.N_TRIPLES)
+            except (SyntaxError, ValueError) as error:
+                raise _Unloadable(f"it does not parse ({_first_line(error)})") from None
+            store.flush()
+            store.optimize()
+            loaded = len(store)
+            del store
+            gc.collect()  # the writer must be closed before the folder is read or renamed
+        if loaded != stamp["triples"]:
+            raise _Unloadable(f"it loads as {loaded} triples, not {stamp['triples']}")
+        files = {entry.name: entry.stat().st_size for entry in os.scandir(building)
+                 if entry.is_file() and entry.name != "LOCK" and not entry.name.startswith("LOG")}
+        write_atomic(building / STORE_STAMP,
+                     json.dumps({"key": key, "triples": stamp["triples"],
+                                 "sha256": stamp["sha256"], "files": files},
+                                sort_keys=True) + "\n")
+        fsync_folder(building)
+        _publish(building, folder, key, closure)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    tidy_stores(project, keep=key)
+    return folder
+
+
+def _publish(building: Path, folder: Path, key: str, closure: Path) -> None:
+    """Rename a finished store into place; one another process finished first is kept, one
+    that cannot be trusted is moved aside first."""
+    import shutil
+
+    try:
+        os.rename(building, folder)
+    except OSError as error:
+        if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+            raise
+        if _store_problem(folder, key, closure) is None:  # made meanwhile by another process
+            shutil.rmtree(building, ignore_errors=True)
+            return
+        _move_aside(folder)
+        os.rename(building, folder)
+    fsync_folder(folder.parent)
+
+
+def _aside(folder: Path) -> Path:
+    import secrets
+
+    return folder.with_name(f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}{_REMOVING}")
+
+
+def _move_aside(folder: Path) -> None:
+    """Take a store that cannot be trusted out of the way (this process's own locks on it
+    released), and remove it unless another process still reads it."""
+    for held in [held for held in _HELD if held[0] == str(folder)]:
+        os.close(_HELD.pop(held))
+    aside = _aside(folder)
+    try:
+        os.rename(folder, aside)
+    except OSError:
+        return
+    _remove_unused(aside)
+
+
+def _remove_unused(folder: Path, aside: bool = False) -> bool:
+    """Remove a store folder unless a reader holds its lock (first moving it aside, under that
+    lock, if ``aside``); True if it was removed."""
+    import fcntl
+    import shutil
+
+    try:
+        fd = os.open(folder / STORE_STAMP, os.O_RDONLY)
+    except OSError:
+        fd = None  # no stamp: no reader can have opened it
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return False
+        if aside:
+            moved = _aside(folder)
+            try:
+                os.rename(folder, moved)
+            except OSError:
+                return False
+            folder = moved
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def tidy_stores(project: Project, keep: str | None = None) -> list[Path]:
+    """Remove the stores whose closure is gone (all but ``keep``'s) that no reader holds, and
+    the temporary folders of writers that are gone. Returns what was removed."""
+    import shutil
+
+    from .atomic import STALE_AFTER, _alive
+
+    removed = []
+    cache = project.cache_dir
+    try:
+        entries = list(cache.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if name.startswith("store-") and entry.is_dir():
+            key = name[len("store-"):]
+            if key == keep or closure_path(project, key).exists():
+                continue
+            if _remove_unused(entry, aside=True):  # a store a reader holds stays where it is
+                removed.append(entry)
+        elif name.startswith(".store-") and name.endswith((_BUILDING, _REMOVING)):
+            pieces = name.rsplit(".", 3)  # .store-KEY.PID.RANDOM.building
+            pid = int(pieces[1]) if len(pieces) == 4 and pieces[1].isdigit() else None
+            if name.endswith(_REMOVING):
+                if _remove_unused(entry):
+                    removed.append(entry)
+            elif pid is None or (pid != os.getpid() and not _alive(pid)):
+                try:
+                    import time
+
+                    if pid is None and time.time() - entry.stat().st_mtime < STALE_AFTER:
+                        continue
+                except OSError:
+                    continue
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
+
+
+def ensure_store(project: Project, path: Path | None = None) -> Path:
+    """The folder of a trusted on-disk store of the closure ``path`` (default: the inputs' as
+    they are now), made (and the closure reasoned) if needed, with a notice where one could not
+    be trusted. ``write_closure`` may call this to make the store at once.
+    """
+    key = _key_of(path) if path is not None else project.fingerprint()
+    path = path if path is not None else closure_path(project, key)
+    folder = store_path(project, key)
+    why = _store_problem(folder, key, path)
+    if why is None:
+        return folder
+    if why:
+        notify(f"the cached store {folder} cannot be trusted: {why}; making it again")
+    for attempt in range(3):
+        if attempt:  # reasoned again: the writer of the closure may have made its store too
+            key = _key_of(path)
+            if _store_problem(store_path(project, key), key, path) is None:
+                return store_path(project, key)
+        try:
+            return _make_store(project, path)
+        except LookupError as error:  # the closure does not verify
+            why = str(error)
+            if attempt == 2:
+                break
+            path = _reason_again(project, f"the cached closure {path} cannot be trusted: {why}; "
+                                          "reasoning again" if path.exists() else "")
+        except _Unloadable as error:
+            why = str(error)
+            if attempt == 2:
+                break
+            _meta_path(path).unlink(missing_ok=True)
+            path = _reason_again(project, f"the cached closure {path} cannot be used: {why}; "
+                                          "reasoning again")
+    raise RuntimeError(f"{path}: no store can be made of the closure: {why}")
 
 
 def open_store(project: Project, path: Path | None = None) -> ox.Store:
-    """An in-memory pyoxigraph store holding the reasoned graph of the inputs as they are now,
-    or the closure file ``path`` that write_closure returned (so that a build answers from the
-    very closure it reasoned, whatever happened to the files since).
+    """A read-only on-disk pyoxigraph store holding the reasoned graph of the inputs as they are
+    now, or of the closure file ``path`` that write_closure returned (so that a build answers
+    from the very closure it reasoned, whatever happened to the files since).
 
-    A closure that verifies but still does not load (or loads to another count) is reasoned
-    again with a notice.
+    A store that cannot be trusted or opened is made again, and a closure that does not verify
+    or load is reasoned again, each with a notice.
     """
-    path, data = _closure(project, path)
-    for attempt in range(2):
-        store = ox.Store()
-        try:
-            store.bulk_load(input=data, format=ox.RdfFormat.N_TRIPLES)
-            expected = data.count(b"\n")
-            if len(store) == expected:
-                return store
-            why = f"it loads as {len(store)} triples, not {expected}"
-        except (SyntaxError, ValueError, OSError) as error:
-            why = f"it does not parse ({str(error).splitlines()[0] if str(error) else error})"
-        if attempt:
-            break
-        _meta_path(path).unlink(missing_ok=True)
-        path = _reason_again(project, f"the cached closure {path} cannot be used: {why}; "
-                                      "reasoning again")
-        data, _ = _verified(path)
-    raise RuntimeError(f"{path}: the closure cannot be loaded: {why}")
+    folder = ensure_store(project, path)
+    try:
+        return open_folder(folder)
+    except (OSError, RuntimeError) as error:  # RocksDB's own checks (e.g. a corrupt file)
+        why = _first_line(error)
+    notify(f"the cached store {folder} cannot be opened: {why}; making it again")
+    _move_aside(folder)
+    folder = ensure_store(project, path)
+    try:
+        return open_folder(folder)
+    except (OSError, RuntimeError) as error:
+        raise RuntimeError(f"{folder}: the store just made cannot be opened: "
+                           f"{_first_line(error)}") from None

@@ -9,6 +9,7 @@ import hashlib
 import os
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,16 +86,25 @@ class Project:
 
     def fingerprint(self, sources: list[Source] | None = None) -> str:
         """The cache key of the inputs: their names and bytes (``sources``, as they were
-        loaded; read now if not given), and the code and libraries that make the closure."""
+        loaded; else the files as they are now, through the stat cache of ``input_digests``),
+        and the code and libraries that make the closure."""
         digest = hashlib.sha256(code_key().encode())
-        for source in self.read_inputs() if sources is None else sources:
-            try:
-                name = Path(source.path).resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
-                name = str(source.path)
+        if sources is None:
+            named = input_digests(self)
+        else:
+            named = [(self._name(source.path), hashlib.sha256(source.data).digest())
+                     for source in sources]
+        for name, file_digest in named:
             digest.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(hashlib.sha256(source.data).digest())
+            digest.update(file_digest)
         return digest.hexdigest()[:24]
+
+    def _name(self, path: Path) -> str:
+        """The file's path relative to the project (resolved), with forward slashes."""
+        real, root = os.path.realpath(path), os.path.realpath(self.root)
+        if real.startswith(root.rstrip(os.sep) + os.sep):
+            return Path(real[len(root.rstrip(os.sep)) + 1:]).as_posix()
+        return str(path)
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,75 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
         raise InputError(path, f"cannot read file: {error.strerror or error}") from None
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------- the stat cache of digests
+
+# A file whose last change (mtime or ctime) is this close to the moment its digest was recorded
+# is "racily clean", as git calls it: a write in the same tick of the file system's clock would
+# leave its stat unchanged, so its bytes are hashed again until it is older than this.
+RACY_NS = 2_000_000_000
+DIGESTS_FILE = "input-digests.json"
+
+
+def _stat_key(info: os.stat_result) -> list[int]:
+    """What must be unchanged for a recorded digest to stand: size, mtime, ctime (which no
+    user can set back), inode and device."""
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+
+
+def _trusted(entry, key: list[int]) -> bool:
+    try:
+        recorded, at, _ = entry[0], int(entry[1]), bytes.fromhex(entry[2])
+    except (TypeError, ValueError, IndexError):
+        return False
+    return recorded == key and max(key[1], key[2]) < at - RACY_NS
+
+
+def input_digests(project: Project) -> list[tuple[str, bytes]]:
+    """The name and SHA-256 of every input file as it is now, hashing again only the files
+    whose stat changed since their digest was recorded (or changed too close to that moment).
+
+    The digests are kept in ``build/cache/input-digests.json``; a cache that cannot be read or
+    written is only slower. Raises InputError for a file that cannot be used.
+    """
+    import json
+
+    store = project.cache_dir / DIGESTS_FILE
+    try:
+        recorded = json.loads(store.read_text(encoding="utf-8")).get("files", {})
+        if not isinstance(recorded, dict):
+            recorded = {}
+    except (OSError, ValueError, AttributeError):
+        recorded = {}
+    named, entries, changed = [], {}, False
+    for path in project.input_files():
+        name = project._name(path)
+        at = time.time_ns()  # taken before the stat: a later write cannot look older than this
+        try:
+            info = os.stat(path)
+        except OSError:
+            info = None
+        entry = recorded.get(name)
+        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= max_bytes() \
+                and _trusted(entry, _stat_key(info)):
+            file_digest = bytes.fromhex(entry[2])
+        else:
+            file_digest = hashlib.sha256(read_regular(path)).digest()
+            if info is not None:
+                entry = [_stat_key(info), at, file_digest.hex()]
+            changed = True
+        named.append((name, file_digest))
+        if entry is not None:
+            entries[name] = entry
+    if changed or set(entries) != set(recorded):
+        from .atomic import write_atomic
+
+        try:
+            write_atomic(store, json.dumps({"files": entries}, sort_keys=True) + "\n")
+        except OSError:
+            pass
+    return named
 
 
 # The modules whose code shapes the closure, and the libraries they call: a change to any of them

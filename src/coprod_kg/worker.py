@@ -3,8 +3,10 @@ new files or sockets.
 
 A SPARQL engine cannot be interrupted from Python, and a thread that has timed out keeps its core
 and its memory until the process ends. So each query runs in a child made with ``fork`` (which
-inherits the in-memory store without copying it) and the parent waits for its answer through a
-pipe. At the time limit the child is killed with SIGKILL and its memory goes back to the system at
+inherits the open store without copying it) and the parent waits for its answer through a pipe.
+The store is opened in the parent, before any fork: an on-disk pyoxigraph store opens all its
+files then (so the child, which may open none, reads through the inherited descriptors), and
+RocksDB's own threads stay idle on a read-only store, so no lock of theirs is held at the fork. At the time limit the child is killed with SIGKILL and its memory goes back to the system at
 once. In the child:
 
 - the address space is capped (``RLIMIT_AS``) at what the parent uses plus ``memory_mb``, so a

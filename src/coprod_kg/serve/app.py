@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from ..cache import read_only_store
 from ..engines import query_form
 from ..namespace import BASE, ONTOLOGY_IRI
 from ..project import Project
@@ -88,7 +89,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        state["store"] = ox.Store.read_only(str(settings.store_path))
+        state["store"] = read_only_store(settings.store_path)
         pool = Pool(str(settings.store_path), settings.workers, settings.timeout,
                     settings.row_cap, settings.memory_mb)
         await pool.start()

@@ -155,7 +155,9 @@ def _worker_main(conn, store_path: str, row_cap: int, memory_mb: int, timeout: f
 
     from .. import worker
 
-    store = ox.Store.read_only(store_path)
+    from ..cache import read_only_store
+
+    store = read_only_store(store_path)  # opened before any fork, its files all held open
     conn.send("ready")
     while True:
         try:
