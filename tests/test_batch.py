@@ -30,3 +30,49 @@ def test_grouped_answers_equal_one_query_per_value(project, store):
                 keys = [(r["aspect"], r["item"], r["line"] if r["line"] is not None else -1)
                         for r in answer.rows]
                 assert keys == sorted(keys)
+
+
+def test_the_build_answers_every_value_as_one_run_per_value_does(project, store, tmp_path):
+    """The build asks each parameterised question once for all values (batch.answer_grouped);
+    its answer for every value is the answer of one run with that value, row for row, in order
+    (the questions order their rows totally). Only the parameterised questions are asked here."""
+    import shutil
+    from types import SimpleNamespace
+
+    from coprod_kg.build import answer_all
+
+    for query in discover(project.queries_dir):
+        if query.params:
+            shutil.copy(query.path, tmp_path / query.path.name)
+    answers = answer_all(SimpleNamespace(queries_dir=tmp_path), store)
+    parameterised = [a for a in answers if a.params]
+    asked = {a.query.name for a in parameterised}
+    assert {"06-principle-outcome-paths", "14-study-profile", "24-outcome-evidence"} <= asked
+    # Every study of the report gets its profile: the fifteen of Appendix 1.
+    assert sum(a.query.name == "14-study-profile" for a in parameterised) == 15
+    for answer in parameterised:
+        one = run(answer.query, store, answer.params)
+        assert answer.result.columns == one.columns, (answer.query.name, answer.params)
+        assert answer.result.rows == one.rows, (answer.query.name, answer.params)
+    assert any(a.result.rows for a in parameterised)
+
+
+def test_a_grouped_question_past_its_timeout_is_stopped(project, store):
+    """The grouped query runs in the killable worker: a runaway is stopped at its timeout."""
+    import time
+
+    import pytest
+
+    from coprod_kg.query import Param, Query, QueryLimitError
+
+    runaway = Query(project.queries_dir / "runaway.rq",
+                    "PREFIX coprod: <https://w3id.org/coprod-kg/ontology#>\n"
+                    "SELECT ?study ?x WHERE { ?study a coprod:ReviewedStudy . ?x ?p ?o . "
+                    "?y ?q ?z . ?u ?v ?w }", {"title": "runaway"},
+                    [Param("study", "study", "a study")])
+    assert groupable(runaway)
+    sets = parameter_sets(runaway, store)
+    started = time.monotonic()
+    with pytest.raises(QueryLimitError, match="stopped after 1 s"):
+        answer_grouped(runaway, store, sets, timeout=1)
+    assert time.monotonic() - started < 10

@@ -204,3 +204,38 @@ def test_the_store_loader_names_the_file_of_bad_input(project, name, expected):
     with pytest.raises(InputError) as raised:
         rules.load_store([*project.ontology_files, CASES / name])
     assert expected in str(raised.value)
+
+
+def test_the_builds_closure_from_the_store_is_the_rule_engines_closure(loaded):
+    """close_with_forms reasons on the store the data was loaded into and writes the closure as
+    N-Triples: the same triples as rules.reason's rdflib closure, lexical forms as written
+    (3.40 stays 3.40, P15M stays P15M), every line once and sorted, blank nodes labelled by
+    content (the same bytes from a second load)."""
+    import pyoxigraph as ox
+
+    from coprod_kg.load import load_project, to_pyoxigraph
+    from coprod_kg.rules import close_with_forms, reason
+
+    def named(lines):
+        return {line for line in lines if "_:" not in line}
+
+    fresh = load_project(loaded_project(loaded))
+    closure, data = close_with_forms(fresh.take_store(), fresh.triples())
+    lines = data.decode("utf-8").split("\n")[:-1]
+    assert lines == sorted(set(lines))
+    expected = reason(loaded.graph).graph
+    expected_lines = set(ox.serialize([ox.Triple(*map(to_pyoxigraph, t)) for t in expected],
+                                      format=ox.RdfFormat.N_TRIPLES).decode("utf-8").split("\n")) - {""}
+    assert named(lines) == named(expected_lines)
+    assert len(lines) == len(expected_lines) == len(expected)
+    assert closure.inferred == len(expected) - len(loaded.graph)
+    assert any('"3.40"^^<http://www.w3.org/2001/XMLSchema#decimal>' in line for line in lines)
+    again = load_project(loaded_project(loaded))
+    assert close_with_forms(again.take_store(), again.triples())[1] == data
+
+
+def loaded_project(loaded):
+    from conftest import ROOT
+    from coprod_kg.project import Project
+
+    return Project(ROOT)

@@ -5,6 +5,9 @@ queries, each joining over the graph, so the whole grows with the square of the 
 question projects its parameter's variable, the same text run once with the variable free gives
 every value's rows at once (pre-binding a variable that every pattern uses is a join on it), and
 the rows are split by that column. Rows keep the query's ORDER BY within each value.
+
+The grouped query runs in the same killable worker as ``query.run`` (``worker.call``): past its
+timeout it is stopped and its memory freed, and the row cap holds for each value's answer.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import re
 
 import pyoxigraph as ox
 
-from .query import PARAM_KINDS, PREFIXES, Query, QueryError, Result, _value, refuse_unsafe, run
+from .query import (PARAM_KINDS, PREFIXES, Query, QueryError, Result, _refuse_describe,
+                    _syntax_error, _value, _work, check_timeout, CONFIGURED, _LIMITS,
+                    refuse_unsafe, run)
 
 
 def groupable(query: Query) -> bool:
@@ -27,28 +32,53 @@ def groupable(query: Query) -> bool:
     return re.search(rf"[?$]{re.escape(query.params[0].name)}\b", projection.group(1)) is not None
 
 
-def answer_grouped(query: Query, store: ox.Store, sets: list[dict[str, str]]) -> dict[tuple, Result]:
-    """The answer for each parameter set, keyed by ``tuple(params.items())``.
+def _grouped_rows(store: ox.Store, query: Query, name: str, space: str, max_rows: int):
+    """Run in the worker: the columns, and the rows of each slug of ``space`` in column ``name``."""
+    from .worker import RowLimitReached
 
-    Falls back to one run per set when the query cannot be grouped. Raises QueryError as
-    ``query.run`` does.
-    """
-    if not groupable(query):
-        return {tuple(params.items()): run(query, store, params) for params in sets}
-    refuse_unsafe(query)
-    name = query.params[0].name
-    space = PARAM_KINDS[query.params[0].kind][1]
     try:
         solutions = store.query(query.text, prefixes=PREFIXES)
     except SyntaxError as error:
+        raise _syntax_error(query, error) from None
+    except (OSError, RuntimeError, ValueError, TypeError) as error:
         raise QueryError(f"{query.path}: {error}") from None
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise QueryError(f"{query.path}: a grouped question must be a SELECT")
     columns = [variable.value for variable in solutions.variables]
     by_value: dict[str, list[dict]] = {}
-    for solution in solutions:
-        key = solution[name]
-        if not (isinstance(key, ox.NamedNode) and key.value.startswith(space)):
-            continue  # a node of another kind that only the free variable could match
-        slug = key.value[len(space):]
-        by_value.setdefault(slug, []).append({c: _value(solution[c]) for c in columns})
+    try:
+        for solution in solutions:
+            key = solution[name]
+            if not (isinstance(key, ox.NamedNode) and key.value.startswith(space)):
+                continue  # a node of another kind that only the free variable could match
+            rows = by_value.setdefault(key.value[len(space):], [])
+            if len(rows) >= max_rows:
+                raise RowLimitReached(max_rows)
+            rows.append({c: _value(solution[c]) for c in columns})
+    except (OSError, RuntimeError, ValueError, TypeError) as error:
+        raise QueryError(f"{query.path}: {error}") from None
+    return columns, by_value
+
+
+def answer_grouped(query: Query, store: ox.Store, sets: list[dict[str, str]],
+                   timeout: float | None = CONFIGURED) -> dict[tuple, Result]:
+    """The answer for each parameter set, keyed by ``tuple(params.items())``.
+
+    Falls back to one run per set when the query cannot be grouped or ``store`` is not an
+    embedded store. Raises QueryError (QueryLimitError past the timeout, the memory limit or a
+    value's row cap) as ``query.run`` does.
+    """
+    if not groupable(query) or not isinstance(store, ox.Store):
+        from .engines import run as run_anywhere
+
+        return {tuple(params.items()): run_anywhere(query, store, params, timeout=timeout)
+                for params in sets}
+    timeout = check_timeout(timeout)
+    _refuse_describe(query, refuse_unsafe(query, timeout=timeout))
+    name = query.params[0].name
+    space = PARAM_KINDS[query.params[0].kind][1]
+    outcome = _work(query, _grouped_rows, timeout, store, query, name, space,
+                    _LIMITS["max_rows"])
+    columns, by_value = outcome.columns, outcome.rows
     return {tuple(params.items()): Result(query, columns, by_value.get(params[name], []))
             for params in sets}

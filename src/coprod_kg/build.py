@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -58,18 +59,26 @@ def studies_by_source(store) -> dict[str, int]:
 
 
 def answer_all(project: Project, store, progress: Callable | None = None) -> list[Answer]:
-    """Run every report question; parameterised ones once per possible value."""
-    from .engines import run
+    """Run every report question; parameterised ones for every possible value.
+
+    A question whose parameter it projects is asked once for all its values
+    (``batch.answer_grouped``) instead of once per value, which would grow with the square of
+    the corpus; each runs in the killable worker, as ``query.run`` does.
+    """
+    from .batch import answer_grouped
     from .query import discover, parameter_sets
 
-    jobs = [(query, params) for query in discover(project.queries_dir)
-            for params in parameter_sets(query, store)]
-    answers = []
-    for done, (query, params) in enumerate(jobs, start=1):
-        answers.append(Answer(query, params, run(query, store, params)))
-        if progress:
-            shown = " ".join(f"{k}={v}" for k, v in params.items())
-            progress("answering the questions", done, len(jobs), f"{query.name} {shown}".strip())
+    jobs = [(query, parameter_sets(query, store)) for query in discover(project.queries_dir)]
+    total = sum(len(sets) for _, sets in jobs)
+    answers, done = [], 0
+    for query, sets in jobs:
+        results = answer_grouped(query, store, sets)
+        for params in sets:
+            answers.append(Answer(query, params, results[tuple(params.items())]))
+            done += 1
+            if progress:
+                shown = " ".join(f"{k}={v}" for k, v in params.items())
+                progress("answering the questions", done, total, f"{query.name} {shown}".strip())
     return answers
 
 
@@ -102,15 +111,17 @@ def answer_name(answer: Answer) -> str:
 
 
 def write_exports(project: Project, loaded, out: Path) -> list[Path]:
-    """Write the asserted and reasoned graph in every format, and the VoID description."""
+    """Write the asserted and reasoned graph in every format, and the VoID description.
+
+    The asserted graph is written from the triples pyoxigraph parsed (``export.serialise_loaded``),
+    sorted and labelled once for every format, so no export goes through rdflib."""
     from .cache import closure_path
-    from .export import FORMATS, serialise, void_description
+    from .export import FORMATS, serialise, serialise_loaded, void_description
 
     ontology = loaded.part(project.ontology_files)
     written = []
-    for fmt, (_, suffix) in FORMATS.items():
-        written.append(write_atomic(out / f"coprod-kg{suffix}",
-                                    serialise(loaded.graph, fmt, ontology, loaded)))
+    for fmt, text in serialise_loaded(loaded, list(FORMATS), ontology).items():
+        written.append(write_atomic(out / f"coprod-kg{FORMATS[fmt][1]}", text))
     # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
     written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project, loaded.fingerprint).read_bytes()))
     files = {path.name: path for path in written}
@@ -133,7 +144,6 @@ def build(project: Project, echo: Callable[[str], None] = print,
     from .load import load_project
     from .engines import run_checks
     from .query import discover, refuse_unsafe_all
-    from .reason import reason
     from .tables import render
     from .validate import curation_checks, load_shapes, validate
 
@@ -160,11 +170,25 @@ def build(project: Project, echo: Callable[[str], None] = print,
     step("reasoning (the OWL RL closure)")
     # The closure is stored under the key of the bytes that were validated and reasoned, and
     # the build answers from that very closure: an edit made meanwhile is the next command's.
+    # The rule engine adds it in place to the store the data was loaded into and validated on,
+    # and the build answers from that store; owlrl (COPROD_REASONER=owlrl) works on rdflib.
+    store = None
     closure_file = cached_closure(project, loaded.fingerprint)
     if closure_file is None:
-        closure = reason(loaded.graph)
-        closure_file = write_closure(project, closure.graph, loaded.fingerprint)
-    store = engine if engine is not None else open_store(project, closure_file)
+        if os.environ.get("COPROD_REASONER", "rules") == "owlrl":
+            from .reason import reason
+
+            closure_file = write_closure(project, reason(loaded.graph).graph, loaded.fingerprint)
+        else:
+            from .rules import close_with_forms
+
+            closure, data = close_with_forms(loaded.take_store(), loaded.triples())
+            closure_file = write_closure(project, data, loaded.fingerprint)
+            store = closure.store
+    if engine is not None:
+        store = engine
+    elif store is None:
+        store = open_store(project, closure_file)
     summary.asserted = len(loaded.graph)
     summary.inferred = len(store) - summary.asserted
     step("running the quality checks")

@@ -79,19 +79,29 @@ def ntriples_lines(text: str) -> list[str]:
 
 
 def write_closure(project: Project, graph, key: str | None = None) -> Path:
-    """Store a reasoned rdflib graph as sorted N-Triples under ``key`` and drop older closures.
+    """Store a reasoned graph as sorted N-Triples under ``key`` and drop older closures.
 
+    ``graph`` is a reasoned rdflib graph, a pyoxigraph store (written by
+    ``rules.sorted_ntriples``), or the closure already as sorted N-Triples bytes with one triple
+    per line and no line twice (``rules.close_with_forms`` gives them), written as they are.
     Pass the ``fingerprint`` of the LoadedGraph the closure was reasoned from; without it the
     inputs are read again now, which is only right when nothing can have changed them.
     """
     key = key or project.fingerprint()
     path = closure_path(project, key)
-    lines = sorted(set(ntriples_lines(graph.serialize(format="nt"))))
-    data = ("\n".join(lines) + "\n").encode("utf-8")
+    if isinstance(graph, (bytes, bytearray)):
+        data = bytes(graph)
+    elif isinstance(graph, ox.Store):
+        from .rules import sorted_ntriples
+
+        data = sorted_ntriples(graph)
+    else:
+        lines = sorted(set(ntriples_lines(graph.serialize(format="nt"))))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
     meta = _meta_path(path)
     meta.unlink(missing_ok=True)  # removed first, written last: no stamp, no trust
     write_atomic(path, data)
-    write_atomic(meta, json.dumps({"key": key, "triples": len(lines),
+    write_atomic(meta, json.dumps({"key": key, "triples": data.count(b"\n"),
                                    "sha256": hashlib.sha256(data).hexdigest()}) + "\n")
     for stale in project.cache_dir.glob("closure-*"):
         if stale not in (path, meta):

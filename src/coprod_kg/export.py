@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
-from rdflib.compare import _TripleCanonicalizer
 from rdflib.namespace import OWL, RDF
 
 from .formats import EXPORT_FORMATS
@@ -32,30 +31,27 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 XML_LOCAL_NAME = re.compile("[A-Za-z_\u00c0-\ufffd][\\w.\\-\u00b7\u00c0-\ufffd]*$")
 
 
-def blank_node_labels(graph: Graph) -> dict:
-    """Map each blank node of ``graph`` to a label derived from the triples around it.
-
-    Uses rdflib's canonicalisation (colour refinement, then its tie-breaking search), applied
-    only to the triples that mention a blank node. rdflib offers the labels only through
-    ``to_canonical_graph``, which loses which node got which label; TriG needs that mapping, so
-    this calls the steps of ``_TripleCanonicalizer.canonical_triples`` itself (rdflib 7; the
-    export tests fail if a change in rdflib breaks it).
-    """
-    with_blanks = Graph()
-    for triple in graph:
-        if isinstance(triple[0], BNode) or isinstance(triple[2], BNode):
-            with_blanks.add(triple)
-    if not len(with_blanks):
+def _blank_labels(triples: list) -> dict[str, str]:
+    """A label derived from the triples around it for each blank node of ``triples`` (keyed by
+    the node's current label): ``rules.stable_blank_labels`` on the triples that mention a blank
+    node, linear in them (rdflib's canonicalisation is quadratic in the triples pointing at one
+    blank node)."""
+    with_blanks = [ox.Quad(t.subject, t.predicate, t.object) for t in triples
+                   if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)]
+    if not with_blanks:
         return {}
-    canon = _TripleCanonicalizer(with_blanks)
-    coloring = canon._refine(canon._initial_color(), canon._initial_color())
-    if not canon._discrete(coloring):
-        coloring = canon._traces(coloring)
-    return {color.nodes[0]: BNode("cb" + color.hash_color()) for color in coloring}
+    from .rules import stable_blank_labels
+
+    store = ox.Store()
+    store.extend(with_blanks)
+    return stable_blank_labels(store)
 
 
-def _relabel(triple, labels: dict):
-    return tuple(labels.get(term, term) if isinstance(term, BNode) else term for term in triple)
+def blank_node_labels(graph: Graph) -> dict:
+    """Map each blank node of an rdflib graph to a label derived from the triples around it."""
+    triples = [ox.Triple(*(to_pyoxigraph(term) for term in t)) for t in graph
+               if isinstance(t[0], BNode) or isinstance(t[2], BNode)]
+    return {BNode(old): BNode(new) for old, new in _blank_labels(triples).items()}
 
 
 def canonical(graph: Graph) -> Graph:
@@ -63,19 +59,40 @@ def canonical(graph: Graph) -> Graph:
     labels = blank_node_labels(graph)
     result = new_graph()
     for triple in graph:
-        result.add(_relabel(triple, labels))
+        result.add(tuple(labels.get(t, t) if isinstance(t, BNode) else t for t in triple))
     return result
 
 
-def _sort_key(term) -> tuple:
-    return (type(term).__name__, str(term))
+def _term_key(term) -> tuple:
+    # Blank nodes, then literals, then IRIs, each by its text: the order rdflib's terms sort in.
+    if isinstance(term, ox.Literal):
+        return (1, term.value, term.datatype.value, term.language or "")
+    return (0 if isinstance(term, ox.BlankNode) else 2, term.value, "", "")
+
+
+def _relabelled(term, labels: dict):
+    if isinstance(term, ox.BlankNode):
+        return ox.BlankNode(labels.get(term.value, term.value))
+    return term
+
+
+def _relabel_triple(triple, labels: dict):
+    if not labels:
+        return triple
+    return ox.Triple(_relabelled(triple.subject, labels), triple.predicate,
+                     _relabelled(triple.object, labels))
+
+
+def _sorted(triples) -> list:
+    return sorted(triples, key=lambda t: (_term_key(t.subject), _term_key(t.predicate),
+                                          _term_key(t.object)))
 
 
 def _ox_triples(graph: Graph, labels: dict | None = None) -> list:
-    labels = blank_node_labels(graph) if labels is None else labels
-    triples = sorted((_relabel(t, labels) for t in graph),
-                     key=lambda t: tuple(_sort_key(term) for term in t))
-    return [ox.Triple(*(to_pyoxigraph(term) for term in triple)) for triple in triples]
+    """The triples of an rdflib graph as pyoxigraph triples, blank nodes relabelled, sorted."""
+    triples = [ox.Triple(*(to_pyoxigraph(term) for term in t)) for t in graph]
+    return _sorted(_relabel_triple(t, _blank_labels(triples) if labels is None else labels)
+                   for t in triples)
 
 
 def jsonld_context(ontology: Graph) -> dict:
@@ -144,49 +161,76 @@ def serialise(graph: Graph, fmt: str, ontology: Graph | None = None,
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if fmt == "trig":
-        return _trig(graph, loaded)
-    triples = _ox_triples(graph)
-    if fmt == "ntriples":
-        from .cache import ntriples_lines
+    triples = [ox.Triple(*(to_pyoxigraph(term) for term in t)) for t in graph]
+    return _write(triples, [fmt], ontology if ontology is not None else graph, loaded)[fmt]
 
-        lines = ntriples_lines(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode())
-        return "\n".join(sorted(set(lines))) + "\n"
-    if fmt == "jsonld":
-        return _jsonld(triples, jsonld_context(ontology if ontology is not None else graph))
-    if fmt == "rdfxml":
-        return _rdfxml(triples)
-    text = ox.serialize(triples, format=OX_FORMATS[fmt], prefixes=dict(PREFIXES)).decode()
-    return text if text.endswith("\n") else text + "\n"
+
+def serialise_loaded(loaded: LoadedGraph, formats: list[str], ontology: Graph) -> dict[str, str]:
+    """The asserted graph of ``loaded`` in each of ``formats``, from the triples pyoxigraph parsed
+    (no rdflib copy), labelled and sorted once: the same text as ``serialise(loaded.graph, ...)``."""
+    return _write(loaded.triples(), formats, ontology, loaded)
+
+
+def _write(triples: list, formats: list[str], ontology, loaded) -> dict[str, str]:
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    labels = _blank_labels(triples)
+    ordered = None
+    texts = {}
+    for fmt in formats:
+        if fmt == "trig":
+            texts[fmt] = _trig(triples, loaded, labels)
+            continue
+        if ordered is None:
+            ordered = _sorted(_relabel_triple(t, labels) for t in triples)
+        if fmt == "ntriples":
+            from .cache import ntriples_lines
+
+            lines = ntriples_lines(ox.serialize(ordered, format=ox.RdfFormat.N_TRIPLES).decode())
+            texts[fmt] = "\n".join(sorted(set(lines))) + "\n"
+        elif fmt == "jsonld":
+            texts[fmt] = _jsonld(ordered, jsonld_context(ontology))
+        elif fmt == "rdfxml":
+            texts[fmt] = _rdfxml(ordered)
+        else:
+            text = ox.serialize(ordered, format=OX_FORMATS[fmt], prefixes=dict(PREFIXES)).decode()
+            texts[fmt] = text if text.endswith("\n") else text + "\n"
+    return texts
 
 
 def file_graph_iri(path: Path, root: Path) -> URIRef:
     return URIRef(BASE + "graph/" + path.resolve().relative_to(root).with_suffix("").as_posix())
 
 
-def _trig(graph: Graph, loaded: LoadedGraph | None) -> str:
+def _trig(triples: list, loaded: LoadedGraph | None, labels: dict) -> str:
     """TriG with one named graph per source file, and one for inferred triples.
 
-    Each triple of ``graph`` goes in the graph of every file that states it, or else in the
-    inferred graph, so the union of the named graphs is ``graph`` itself.
+    Each of ``triples`` goes in the graph of every file that states it, or else in the
+    inferred graph, so the union of the named graphs is the graph itself.
     """
     if loaded is None:
         raise ValueError("TriG export needs the per-file origins of the triples")
-    labels = blank_node_labels(graph)
     root = _common_root(loaded.files)
+    present = set(triples)
     quads = []
     stated = set()
     for path in loaded.files:
         name = ox.NamedNode(str(file_graph_iri(path, root)))
-        for triple in set(loaded.by_file[path]):
-            if triple not in graph:
+        stated_here = loaded.ox_by_file.get(path)
+        if stated_here is None:  # a LoadedGraph made without pyoxigraph's triples
+            stated_here = [ox.Triple(*(to_pyoxigraph(t) for t in triple))
+                           for triple in loaded.by_file[path]]
+        for triple in set(stated_here):
+            if triple not in present:
                 continue
             stated.add(triple)
-            quads.append(ox.Quad(*(to_pyoxigraph(t) for t in _relabel(triple, labels)), name))
+            t = _relabel_triple(triple, labels)
+            quads.append(ox.Quad(t.subject, t.predicate, t.object, name))
     inferred = ox.NamedNode(INFERRED_GRAPH)
-    for triple in graph:
-        if triple not in stated:
-            quads.append(ox.Quad(*(to_pyoxigraph(t) for t in _relabel(triple, labels)), inferred))
+    for triple in present - stated:
+        t = _relabel_triple(triple, labels)
+        quads.append(ox.Quad(t.subject, t.predicate, t.object, inferred))
     quads.sort(key=lambda q: (q.graph_name.value, str(q.subject), str(q.predicate), str(q.object)))
     text = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(PREFIXES)).decode("utf-8")
     return text if text.endswith("\n") else text + "\n"

@@ -54,6 +54,38 @@ class LoadedGraph:
     by_file: dict[Path, list[tuple]] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)
     fingerprint: str | None = None  # the cache key of these bytes (load_project sets it)
+    # The same triples as pyoxigraph parsed them, per file (lexical forms as written).
+    ox_by_file: dict[Path, list] = field(default_factory=dict)
+    _store: object = field(default=None, repr=False)
+
+    def triples(self) -> list:
+        """Every loaded triple once, as pyoxigraph triples with their lexical forms as written
+        (the order is the files' and then the triples' own)."""
+        seen: set = set()
+        found = []
+        for triples in self.ox_by_file.values():
+            for triple in triples:
+                if triple not in seen:
+                    seen.add(triple)
+                    found.append(triple)
+        return found
+
+    def store(self) -> ox.Store:
+        """A pyoxigraph store of the loaded triples, made once and shared: validation reads it
+        and the rule engine adds the closure to it in place (``take_store``). The store writes
+        numbers canonically (``3.40`` as ``3.4``); ``triples()`` keeps the forms as written."""
+        if self._store is None:
+            store = ox.Store()
+            store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object)
+                              for triples in self.ox_by_file.values() for t in triples)
+            self._store = store
+        return self._store
+
+    def take_store(self) -> ox.Store:
+        """The store of ``store()``, handed over: later calls of ``store()`` make a new one."""
+        store = self.store()
+        self._store = None
+        return store
 
     @property
     def files(self) -> list[Path]:
@@ -224,6 +256,11 @@ def parse_file(path: Path, base_iri: str = BASE) -> list[tuple]:
 
 def parse_bytes(path: Path, raw: bytes, base_iri: str = BASE) -> list[tuple]:
     """Parse the bytes of one Turtle file (read once by the caller) into rdflib triples."""
+    return _parse_both(path, raw, base_iri)[1]
+
+
+def _parse_both(path: Path, raw: bytes, base_iri: str = BASE) -> tuple[list, list[tuple]]:
+    """The triples of one file as pyoxigraph parsed them, and as rdflib triples."""
     if raw.startswith(BOM):
         raw = raw[len(BOM):]  # a BOM at the start says only "UTF-8"; Turtle wants none
     try:
@@ -270,7 +307,7 @@ def parse_bytes(path: Path, raw: bytes, base_iri: str = BASE) -> list[tuple]:
                                  f'{problem} (on {subject.n3()} {predicate.n3()})',
                                  _line_of(text, f'"{lexical}"', lexical))
         triples.append(triple)
-    return triples
+    return [quad.triple for quad in quads], triples
 
 
 def load_sources(sources: Iterable[Source]) -> LoadedGraph:
@@ -279,9 +316,10 @@ def load_sources(sources: Iterable[Source]) -> LoadedGraph:
     loaded = LoadedGraph(new_graph())
     for source in sources:
         path = Path(source.path)
-        triples = parse_bytes(path, source.data)
+        ox_triples, triples = _parse_both(path, source.data)
         loaded.sources.append(source)
         loaded.by_file[path] = triples
+        loaded.ox_by_file[path] = ox_triples
         for triple in triples:
             loaded.graph.add(triple)
             loaded.origins.setdefault(triple[0], path)

@@ -448,3 +448,55 @@ def stable_blank_labels(store: ox.Store) -> dict[str, str]:
         else:
             labels[nodes[0].value] = f"b{digest[:24]}"
     return labels
+
+
+def _dump(store: ox.Store) -> str:
+    return store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()).decode("utf-8")
+
+
+def _written_forms(asserted: list) -> dict[str, str]:
+    """For each typed literal the store writes in another form than the data did ("3.4" for
+    "3.40", "P1Y3M" for "P15M"), the form as written, where only one written form has that
+    value (as ``reason`` maps them back)."""
+    literals = list({t.object for t in asserted if isinstance(t.object, ox.Literal)
+                     and not t.object.language and t.object.datatype.value != XSD + "string"})
+    if not literals:
+        return {}
+    probe = ox.Store()
+    predicate = ox.NamedNode("urn:coprod-kg:form")
+    probe.extend(ox.Quad(ox.NamedNode(f"urn:coprod-kg:form:{index}"), predicate, literal)
+                 for index, literal in enumerate(literals))
+    written: dict[str, set] = {}
+    for quad in probe:
+        original = literals[int(quad.subject.value.rsplit(":", 1)[1])]
+        written.setdefault(str(quad.object), set()).add(str(original))
+    return {stored: next(iter(forms)) for stored, forms in written.items()
+            if len(forms) == 1 and stored not in forms}
+
+
+def close_with_forms(store: ox.Store, asserted: list) -> tuple[Closure, bytes]:
+    """Add the closure to ``store`` (which holds exactly the triples ``asserted``) in place, and
+    return it with the closure as sorted N-Triples with stable blank-node labels.
+
+    The asserted triples are written with their lexical forms as parsed, and an inferred triple
+    gets back the written form of the literal it was derived from, as ``reason`` gives them;
+    everything stays on pyoxigraph, so no triple passes through rdflib.
+    """
+    from .cache import ntriples_lines
+
+    before = set(ntriples_lines(_dump(store)))
+    closure = close(store)
+    labels = stable_blank_labels(store)
+    forms = _written_forms(asserted)
+    lines = set()
+    for line in ntriples_lines(ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")):
+        lines.add(_relabel(line, labels) if "_:" in line else line)
+    for line in ntriples_lines(_dump(store)):
+        if line in before:
+            continue
+        if forms and '"' in line:
+            subject, predicate, obj = line[:-2].split(" ", 2)
+            if obj in forms:
+                line = f"{subject} {predicate} {forms[obj]} ."
+        lines.add(_relabel(line, labels) if "_:" in line else line)
+    return closure, ("\n".join(sorted(lines)) + "\n").encode("utf-8")

@@ -456,10 +456,7 @@ def validate(loaded, shapes, ontology=None, only_files=None):
     from .load import to_pyoxigraph
     from .validate import Problem, ValidationReport, _short
 
-    data = ox.Store()
-    data.extend(ox.Quad(*map(to_pyoxigraph, t)) for t in loaded.graph)
-    if ontology is not None:
-        data.extend(ox.Quad(*map(to_pyoxigraph, t)) for t in ontology)
+    data = _data_store(loaded, ontology)
     shapes_store = ox.Store()
     shapes_store.extend(ox.Quad(*map(to_pyoxigraph, t)) for t in shapes)
     try:
@@ -493,6 +490,24 @@ def validate(loaded, shapes, ontology=None, only_files=None):
     ordered = sorted(problems)
     return ValidationReport(conforms=not any(p.severity == "violation" for p in ordered),
                             problems=ordered)
+
+
+def _data_store(loaded, ontology=None) -> ox.Store:
+    """The loaded graph's own store (read, never changed) when the ontology is part of what was
+    loaded, as in a build; else a new store of both."""
+    from .load import to_pyoxigraph
+
+    if getattr(loaded, "ox_by_file", None) and len(loaded.store()) == len(loaded.graph):
+        data = loaded.store()
+        extra = [] if ontology is None else [
+            quad for quad in (ox.Quad(*map(to_pyoxigraph, t)) for t in ontology) if quad not in data]
+        if not extra:
+            return data
+    data = ox.Store()
+    data.extend(ox.Quad(*map(to_pyoxigraph, t)) for t in loaded.graph)
+    if ontology is not None:
+        data.extend(ox.Quad(*map(to_pyoxigraph, t)) for t in ontology)
+    return data
 
 
 def _from_text(text: str):
