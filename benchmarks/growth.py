@@ -1,16 +1,31 @@
 #!/usr/bin/env python3
 """Time every stage on corpora K times the report, and write the table and the growth plot.
 
-    python3 tasks.py bench --growth [--k 1 10 100] [--owlrl-max 10] [--pyshacl-max 100]
-    python3 benchmarks/growth.py report           # redraw docs/ from benchmarks/growth.json
-    python3 benchmarks/growth.py merge A.json B.json   # figures of separate runs, then report
+    python3 tasks.py bench --growth [--k 1 10 100]        # every stage at each K
+    python3 benchmarks/growth.py run --stage build_cli_rules --k 100   # one stage, merged in
+    python3 benchmarks/growth.py run --stage publish_endpoint endpoint_questions --k 1000
+    python3 benchmarks/growth.py run --stage endpoint_questions --k 1000  # re-time the questions
+    python3 benchmarks/growth.py report                   # redraw docs/ from benchmarks/growth.json
+    python3 benchmarks/growth.py merge A.json B.json      # figures of runs made with --results
 
-Each stage runs in a fresh Python process on a corpus from ``benchmarks/corpus.py``, so its peak
-memory (``ru_maxrss``) is its own. CPU seconds are the process's user + system time for the stage
-alone, excluding the loading the stage needs first (that is the ``load`` stages). A stage past its
-time limit is stopped and recorded as such. The measurements go to ``benchmarks/growth.json``;
-``report`` turns them into ``docs/benchmarks.md`` and ``docs/img/growth.svg`` (log-log, with the
-slope of each stage from K = 10 to K = 100).
+Corpora come from ``benchmarks/corpus.py`` and are kept under ``--work`` (default
+``../bench-data`` beside the checkout, or ``$COPROD_BENCH_DATA``), generated again only when
+corpus.py, the data or the ontology change; their ``queries/`` is refreshed from this checkout on
+every run, so new question files are timed without generating or reasoning again.
+
+Most stages run in a fresh Python process (``child``), so that their peak memory (``ru_maxrss``) is
+their own. CPU seconds are the process's user + system time for the stage alone, excluding the
+loading the stage needs first (that is the ``load`` stages). The stages with a server run from the
+driver: ``publish_endpoint`` starts the Oxigraph server on a fresh database WORK/oxigraph-K, runs
+``coprod-kg publish --endpoint`` into it and keeps the database; ``endpoint_questions`` starts the
+server on that database and asks every question with its first parameter value, through
+``coprod-kg query --endpoint`` and as one HTTP request, counting the server's CPU;
+``serve_load`` starts ``coprod-kg serve`` and sends a mix of requests from 8 concurrent clients;
+``warm_query`` calls ``benchmarks/warm_query.py`` if it is there. A stage past its time limit is
+killed with its whole process group and recorded as stopped at the limit. Each stage is merged
+into ``benchmarks/growth.json`` as soon as it is measured, with the load average at its start;
+``report`` turns the figures into ``docs/benchmarks.md`` and ``docs/img/growth.svg`` (log-log,
+with the slope of each stage from K = 10 to K = 100 and from K = 100 to K = 1000).
 """
 
 from __future__ import annotations
