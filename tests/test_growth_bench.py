@@ -90,3 +90,25 @@ def test_the_report_puts_each_k_beside_the_targets(report_paths):
     assert "**stopped at the limit of 900 s** after 850 s of CPU" in text
     assert "**4.2 s** — **met**" in text
     assert (report_paths / "growth.svg").read_text().startswith("<?xml")
+
+
+def test_a_corpus_of_two_copies_passes_the_shapes_and_keeps_shared_places(tmp_path):
+    """What the shared files describe (the places of the schemes, the quotes of the outcomes)
+    is linked to by every copy, never renamed into a node nothing describes."""
+    import pyoxigraph as ox
+
+    from coprod_kg import rules, shacl_sparql
+    from coprod_kg.project import Project
+
+    from corpus import generate
+
+    project = Project(generate(2, tmp_path / "corpus-2"))
+    store = rules.load_store(project.input_files())
+    assert shacl_sparql.validate_store(store, project.shapes_file) == []
+    renamed_places = [q for q in store.quads_for_pattern(None, None, None)
+                      if isinstance(q.object, ox.NamedNode)
+                      and "/id/place/" in q.object.value and "--c0002" in q.object.value]
+    assert renamed_places == []
+    assert any("--c0002" in q.subject.value for q in store.quads_for_pattern(
+        None, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+        ox.NamedNode("https://w3id.org/coprod-kg/ontology#ReviewedStudy")))

@@ -116,7 +116,9 @@ def publish_project(project, store, batch: int = BATCH,
         if inferred is None and os.environ.get("COPROD_REASONER", "rules") == "owlrl":
             inferred = cache.ensure_closure(project)
         if inferred is None:
-            rules.close(memory)
+            closure = rules.close(memory)
+            if echo:
+                echo(f"reasoned with the rule engine: {closure.inferred} triples inferred")
             inferred = Path(folder) / "inferred.nt"
             _write_ntriples(memory, inferred)
         del memory
