@@ -7,8 +7,9 @@ The corpus is the project at ROOT (default: this checkout) with its evidence rep
 copy 1 is the data as it is, and copies 2..K repeat every study, initiative, place, organisation,
 finding, coding, mapping, placement, quote, endnote, citation marker, cited work and quality note
 under new IRIs (``study/croydon-sun`` becomes ``study/croydon-sun--c0002``). What the report
-defines once stays shared, written once: the ontology, the shapes, the concept schemes and
-outcomes, the report node, its sections and its principle-to-need mappings (copying those would
+defines once stays shared, written once: the ontology, the shapes, the concept schemes (with the
+places) and outcomes (with the quotes they carry), the report node, its sections and its
+principle-to-need mappings (copying those would
 make every principle reach every outcome K times over, so the answer to the path question would
 grow with K squared, which no real corpus does). So each copy links into the same principles,
 outcomes and sections, as a new evaluation coded by a curator would.
@@ -53,12 +54,15 @@ def copied_files(source: Path) -> list[Path]:
             if path.relative_to(source / "data").as_posix() not in SHARED_DATA]
 
 
-def _renamer(copy: int):
+def _renamer(copy: int, shared: frozenset = frozenset()):
+    """Rename the copied kinds' IRIs and the blank nodes for copy number ``copy``; an IRI that a
+    shared file describes (a place of the schemes, a quote of the outcomes) keeps its name."""
     prefixes = tuple(f"{ID}{kind}/" for kind in COPIED_KINDS)
     suffix = f"--c{copy:04d}"
 
     def rename(term):
-        if copy > 1 and isinstance(term, ox.NamedNode) and term.value.startswith(prefixes):
+        if (copy > 1 and isinstance(term, ox.NamedNode) and term.value.startswith(prefixes)
+                and term not in shared):
             return ox.NamedNode(term.value + suffix)
         if copy > 1 and isinstance(term, ox.BlankNode):
             return ox.BlankNode(f"{term.value}c{copy}")
@@ -86,8 +90,13 @@ def generate(k: int, out: Path, source: Path = ROOT) -> Path:
     (out / "data" / "copies").mkdir(parents=True)
     shutil.copytree(source / "ontology", out / "ontology")
     shutil.copytree(source / "queries", out / "queries")
+    shared = set()
     for name in SHARED_DATA:
         shutil.copy2(source / "data" / name, out / "data" / name)
+        shared.update(quad.subject for quad in ox.parse(path=str(source / "data" / name),
+                                                        format=ox.RdfFormat.TURTLE,
+                                                        base_iri="https://w3id.org/coprod-kg/"))
+    shared = frozenset(shared)
     triples = []
     for path in copied_files(source):
         for quad in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE,
@@ -95,7 +104,7 @@ def generate(k: int, out: Path, source: Path = ROOT) -> Path:
             triples.append(ox.Triple(quad.subject, quad.predicate, quad.object))
     triples = _scaled(triples, k)
     for copy in range(1, k + 1):
-        rename = _renamer(copy)
+        rename = _renamer(copy, shared)
         renamed = [ox.Triple(rename(t.subject), t.predicate, rename(t.object)) for t in triples]
         ox.serialize(renamed, output=str(out / "data" / "copies" / f"copy-{copy:04d}.ttl"),
                      format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)

@@ -393,20 +393,17 @@ def cmd_serve(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from .cache import ensure_closure
-    from .engines import GraphStore, digest_auth, publish
-    from .export import serialise
-    from .load import load_project
+    from .engines import GraphStore, digest_auth
+    from .publish import publish_project
 
     project = _project(args)
     password = os.environ.get(args.password_env) if args.user else None
     if args.user and password is None:
         raise UsageError(f"coprod-kg publish: set the password in ${args.password_env}")
-    asserted = serialise(load_project(project).graph, "ntriples").encode("utf-8")
-    inferred = ensure_closure(project).read_bytes()
+    if args.batch < 1:
+        raise UsageError("coprod-kg publish: --batch is at least 1 triple")
     store = GraphStore(args.endpoint, auth=digest_auth(args.user, password))
-    for done in publish(store, asserted, inferred):
-        _out(f"put {done.triples} triples into <{done.graph}> at {args.endpoint}")
+    publish_project(project, store, batch=args.batch, echo=_out)
     return EXIT_OK
 
 
@@ -765,6 +762,9 @@ def make_parser() -> argparse.ArgumentParser:
     publish.add_argument("--password-env", default="COPROD_KG_PASSWORD", metavar="VAR",
                          help="environment variable holding the password "
                          "(default COPROD_KG_PASSWORD)")
+    publish.add_argument("--batch", type=int, default=200_000, metavar="N",
+                         help="triples per request (default 200000): the first request of a "
+                         "graph replaces it, the others add to it")
     sub["docs"].add_argument("--check", action="store_true",
                              help="only report out-of-date files (exit 1 if any)")
     sub["locate"].add_argument("source", metavar="SOURCE", help="a source slug, e.g. "
