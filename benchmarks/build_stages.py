@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the build here")
+    parser.add_argument("--questions", action="store_true",
+                        help="also print each question's CPU seconds as it is answered")
     args = parser.parse_args(argv)
 
     from coprod_kg.build import build
@@ -41,10 +43,24 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(project.build_dir, ignore_errors=True)
     set_limits(timeout=float("inf"))
     marks = [("starting (vetting the queries)", _cpu(), time.perf_counter())]
+    args_verbose = args.questions
 
-    def progress(stage, *_args, **_kwargs):
+    question = [None, 0.0]
+
+    def progress(stage, *args, **_kwargs):
         if marks[-1][0] != stage:
-            marks.append((stage, _cpu(), time.perf_counter()))
+            stage_, cpu, wall = marks[-1]
+            now = (stage, _cpu(), time.perf_counter())
+            print(f"  {stage_:40s} {now[1] - cpu:8.1f} CPU s {now[2] - wall:8.1f} wall s",
+                  flush=True)
+            marks.append(now)
+        if args_verbose and stage == "answering the questions" and len(args) >= 3:
+            # Called after each answer: the first call for a question follows its (grouped) run.
+            name = str(args[2]).split(" ")[0]
+            if name != question[0]:
+                start = question[1] if question[0] is not None else marks[-1][1]
+                print(f"    {name:38s} {_cpu() - start:8.1f} CPU s", flush=True)
+                question[:] = [name, _cpu()]
 
     profiler = None
     if args.profile:
