@@ -57,21 +57,23 @@ def hours(project: Project, capsys) -> list[int]:
 
 
 def test_an_edit_made_while_build_reasons_is_seen_by_the_next_query(copy, monkeypatch, capsys):
-    import coprod_kg.reason as reason_module
+    # The build reasons with rules.close_with_forms on the store it loaded (reason.reason is
+    # the path of the other commands, which _reason_again takes).
+    import coprod_kg.rules as rules_module
 
     shutil.rmtree(copy.cache_dir)
-    real_reason = reason_module.reason
+    real_close = rules_module.close_with_forms
 
-    def slow_reason(graph):
+    def slow_close(store, asserted):
         # The edit lands after the files were loaded and before the closure is stored.
         path = copy.root / MOSAIC
         path.write_text(path.read_text().replace("qudt:numericValue 444 ;",
                                                  "qudt:numericValue 445 ;"))
-        return real_reason(graph)
+        return real_close(store, asserted)
 
-    monkeypatch.setattr(reason_module, "reason", slow_reason)
+    monkeypatch.setattr(rules_module, "close_with_forms", slow_close)
     assert main(["--project", str(copy.root), "build"]) == 0
-    monkeypatch.setattr(reason_module, "reason", real_reason)
+    monkeypatch.setattr(rules_module, "close_with_forms", real_close)
     built = capsys.readouterr()
     assert "Traceback" not in built.err
     # The build answered from what it validated and reasoned: the file as it was loaded ...

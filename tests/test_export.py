@@ -364,3 +364,23 @@ def test_forms_rdflib_would_rewrite_survive_loading_and_export(tmp_path, fmt):
     values = {o.value for o in oxigraph_graph(serialise(graph, fmt), fmt).objects()
               if isinstance(o, Literal) for o in [to_pyoxigraph(o)]}
     assert values == {"2.50", "P15M", "007", "1.0E2"}
+
+
+def test_jsonld_is_pyld_s_own_compaction(loaded, project):
+    """The export compacts with a PyLD processor that remembers IRIs it has compacted and skips
+    expanding pyoxigraph's already expanded output: the same text as PyLD's plain compact."""
+    from pyld import jsonld
+    from pyld.jsonld import JsonLdProcessor
+
+    from coprod_kg.export import _jsonld, _ox_triples, jsonld_context
+
+    triples = _ox_triples(loaded.graph)
+    context = jsonld_context(loaded.part(project.ontology_files))
+
+    class Plain:
+        def compact(self, expanded, ctx, options):
+            options = {k: v for k, v in options.items() if k != "skipExpansion"}
+            return jsonld.compact(expanded, ctx, options)
+
+    assert not isinstance(Plain(), JsonLdProcessor)
+    assert _jsonld(triples, context) == _jsonld(triples, context, Plain())

@@ -139,6 +139,17 @@ def build(project: Project, echo: Callable[[str], None] = print,
 
     Stops with exit code 1 before writing anything when validation or an error-level check fails.
     Raises InputError for files that cannot be read.
+
+    The whole graph stays on pyoxigraph: the files are parsed once into a store, the SPARQL
+    shapes validate that store, the rule engine adds the closure to it in place, and the checks,
+    questions and pictures read it. rdflib holds a copy of the asserted triples only for the
+    curation checks (unknown terms, quotes against their sources) and the ontology's JSON-LD
+    context; owlrl and pyshacl run only behind COPROD_REASONER=owlrl and COPROD_VALIDATOR=pyshacl.
+
+    Every check and question runs in the killable worker (``worker.call``, as ``query`` does):
+    past its time limit it is stopped and its memory freed, and the build fails with exit code 3.
+    The shapes' SPARQL runs in this process, as it does for ``validate``: those queries are the
+    project's own shapes, each one pass over the store, not user queries.
     """
     from .cache import cached_closure, open_store, write_closure
     from .load import load_project

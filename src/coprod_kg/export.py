@@ -120,12 +120,38 @@ def _refuse_remote(url, options=None):
     raise ValueError(f"JSON-LD processing tried to load {url}; coprod-kg never fetches contexts")
 
 
-def _jsonld(triples: list, context: dict) -> str:
-    from pyld import jsonld
+def _processor():
+    """A PyLD processor that remembers how it compacted each IRI met without a value (node
+    identifiers and types, most of its work). The answer for those depends only on the active
+    context and the IRI, so it is the same text as PyLD's; a test compares the two."""
+    from pyld.jsonld import JsonLdProcessor
 
+    class Remembering(JsonLdProcessor):
+        def __init__(self):
+            super().__init__()
+            self._compacted: dict = {}
+
+        def _compact_iri(self, active_ctx, iri, value=None, vocab=False, base=None,
+                         reverse=False):
+            if value is not None:
+                return super()._compact_iri(active_ctx, iri, value, vocab, base, reverse)
+            key = (id(active_ctx), iri, vocab, base, reverse)
+            known = self._compacted.get(key)
+            if known is not None and known[0] is active_ctx:  # the context is kept alive
+                return known[1]
+            result = super()._compact_iri(active_ctx, iri, value, vocab, base, reverse)
+            self._compacted[key] = (active_ctx, result)
+            return result
+
+    return Remembering()
+
+
+def _jsonld(triples: list, context: dict, processor=None) -> str:
+    # pyoxigraph writes expanded JSON-LD already, so PyLD's own expansion is skipped.
     expanded = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD))
-    compacted = jsonld.compact(expanded, {"@context": context},
-                               {"documentLoader": _refuse_remote, "processingMode": "json-ld-1.1"})
+    compacted = (processor or _processor()).compact(
+        expanded, {"@context": context},
+        {"documentLoader": _refuse_remote, "processingMode": "json-ld-1.1", "skipExpansion": True})
     graph = compacted.get("@graph")
     if isinstance(graph, list):
         graph.sort(key=lambda node: (str(node.get("@id", "")), json.dumps(node, sort_keys=True)))

@@ -161,12 +161,19 @@ def question_pages(answers: list) -> list[Page]:
                                       f"Query: queries/{query.path.name}.")]
         shown = {id(a): _rows(a.result) for a in group}
         keys = {id(a): {tuple(row) for row in shown[id(a)][1]} for a in group}
+        # Which answers hold each row: the sections that hold all of one section's rows are
+        # found from its rarest row, not by comparing every pair of sections (1,500 studies).
+        holders: dict[tuple, list] = {}
+        for a in group:
+            for row in keys[id(a)]:
+                holders.setdefault(row, []).append(a)
         for answer in group:
             headers, cells = shown[id(answer)]
             if answer.params:
                 page.blocks.append(Block("h2", _params(answer)))
                 mine = keys[id(answer)]
-                within = [other for other in group if other is not answer and mine
+                rarest = min((holders[row] for row in mine), key=len) if mine else []
+                within = [other for other in rarest if other is not answer
                           and mine < keys[id(other)]]
                 if within:
                     broadest = max(within, key=lambda a: (len(keys[id(a)]), _params(a)))

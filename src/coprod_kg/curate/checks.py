@@ -164,6 +164,19 @@ def source_problems(sources: dict[URIRef, Source], loaded) -> tuple[list[Finding
     return problems, notices
 
 
+class _LazyLine:
+    """The line of a quote in its file, found when a Finding is made with it."""
+
+    def __init__(self, path, quote):
+        self.path, self.quote = path, quote
+
+
+def _finding(where: str, node: str, message: str, line) -> "Finding":
+    if isinstance(line, _LazyLine):
+        line = line_of(line.path, line.quote, subject=True) if line.path else None
+    return Finding(where, node, message, line)
+
+
 def quote_problems(graph: Graph, sources: dict[URIRef, Source], origin,
                    only: set[Path] | None = None) -> list[Finding]:
     """A problem for each quote that is not verbatim in its source, or not at its line or section."""
@@ -173,14 +186,16 @@ def quote_problems(graph: Graph, sources: dict[URIRef, Source], origin,
         if only is not None and (path is None or Path(path).resolve() not in only):
             continue
         where, node = str(path or "(no file)"), curie(quote)
-        line = line_of(path, quote, subject=True) if path else None
+        # The line is looked up only for a quote with a problem: reading the file for every
+        # quote cost a pass over its file per quote (minutes for a large corpus).
+        line = _LazyLine(path, quote)
         section = graph.value(quote, IN_SECTION)
         if section is None:
             continue  # the quote shape reports a missing section
         document = graph.value(section, DCTERMS.isPartOf)
         source = sources.get(document)
         if source is None:
-            problems.append(Finding(where, node, f"its section {curie(section)} is part of no "
+            problems.append(_finding(where, node, f"its section {curie(section)} is part of no "
                                     "source document (give the section dcterms:isPartOf a "
                                     "coprod:SourceDocument)", line))
             continue
@@ -188,21 +203,21 @@ def quote_problems(graph: Graph, sources: dict[URIRef, Source], origin,
             continue
         location = locate(source, str(exact))
         if not location.found:
-            problems.append(Finding(where, node, describe(location, curie(source.iri)), line))
+            problems.append(_finding(where, node, describe(location, curie(source.iri)), line))
             continue
         lines = [m.line for m in location.matches]
         stated = graph.value(quote, SOURCE_LINE)
         if not isinstance(stated, Literal) or int(stated) not in lines:
-            problems.append(Finding(where, node, f"coprod:sourceLine is {stated} but the quote "
+            problems.append(_finding(where, node, f"coprod:sourceLine is {stated} but the quote "
                                     f"starts on line {' or '.join(map(str, lines))} of "
                                     f"{curie(source.iri)}", line))
             continue
         ranges = [s for s in source.sections if s.iri == section]
         if ranges and not ranges[0].holds(int(stated)):
-            problems.append(Finding(where, node, f"line {stated} is outside {curie(section)} "
+            problems.append(_finding(where, node, f"line {stated} is outside {curie(section)} "
                                     f"(lines {ranges[0].first}-{ranges[0].last})", line))
         elif not ranges:
-            problems.append(Finding(where, node, f"section {curie(section)} has no line range",
+            problems.append(_finding(where, node, f"section {curie(section)} has no line range",
                                     line))
     return problems
 
