@@ -49,6 +49,7 @@ def test_the_store_is_the_closure_stamped_and_opened_read_only(mini):
         store.add(ox.Quad(ox.NamedNode("https://example.org/a"),
                           ox.NamedNode("https://example.org/b"), ox.Literal("c")))
     assert not list(mini.cache_dir.glob(".store-*"))  # no temporary folder left behind
+    assert folder.stat().st_mode & 0o777 == 0o755  # readable by whoever shares the checkout
 
 
 def _largest(folder: Path, suffix: str) -> Path:

@@ -320,6 +320,7 @@ def _make_store(project: Project, closure: Path) -> Path:
                      json.dumps({"key": key, "triples": stamp["triples"],
                                  "sha256": stamp["sha256"], "files": files},
                                 sort_keys=True) + "\n")
+        os.chmod(building, 0o755)  # mkdtemp makes the folder private; the cache is shared
         fsync_folder(building)
         _publish(building, folder, key, closure)
     except BaseException:
