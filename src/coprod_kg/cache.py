@@ -209,7 +209,8 @@ def ensure_closure(project: Project) -> Path:
 
 def _store_problem(folder: Path, key: str, closure: Path) -> str | None:
     """None when the store in ``folder`` can be trusted for ``key`` and the closure stored under
-    it; "" when there is no store; else why it cannot be trusted. Reads only small files."""
+    it; "" when there is none, or it was made from an earlier closure of the key; else why it
+    cannot be trusted. Reads only small files."""
     if not folder.exists():
         return ""
     if not folder.is_dir():
@@ -228,9 +229,11 @@ def _store_problem(folder: Path, key: str, closure: Path) -> str | None:
     # store made from another closure is made again. With the closure's stamp gone (a write of
     # it under way, or the file removed), the store still vouches for the closure it was made of.
     closure_stamp, _ = _stamp_of(closure)
+    # A closure written again under the same key (``reason`` run again) differs in its blank
+    # nodes' labels: the store is then out of date rather than damaged, and made again quietly.
     if closure_stamp is not None and (closure_stamp["sha256"], closure_stamp["triples"]) != \
             (digest, triples):
-        return "it was made from another closure than the one stored under its key"
+        return ""
     if not files:
         return "its stamp lists no files"
     for name, size in sorted(files.items()):
@@ -327,6 +330,7 @@ def _make_store(project: Project, closure: Path) -> Path:
                      json.dumps({"key": key, "triples": stamp["triples"],
                                  "sha256": stamp["sha256"], "files": files},
                                 sort_keys=True) + "\n")
+        os.chmod(building, 0o755)  # mkdtemp makes the folder private; the cache is shared
         fsync_folder(building)
         _publish(building, folder, key, closure)
     except BaseException:
