@@ -87,7 +87,7 @@ def test_the_report_puts_each_k_beside_the_targets(report_paths):
     text = (report_paths / "benchmarks.md").read_text()
     assert "K = 1000 (8,000,000 triples)" in text
     assert "**1 of 2 within 10 s**" in text and "`16-b` 31.0 s" in text
-    assert "**stopped at the limit of 900 s** after 850 s of CPU" in text
+    assert "**stopped at the limit of 900 s** of wall time, after 850 s of CPU" in text
     assert "**4.2 s** — **met**" in text
     assert (report_paths / "growth.svg").read_text().startswith("<?xml")
 

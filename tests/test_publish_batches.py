@@ -128,3 +128,13 @@ def test_without_a_cached_closure_publish_reasons_on_the_store(project, store, t
     done = publish_project(fresh, GraphStore(recorder))
     assert done[1].triples == len(store)
     assert not any(fresh.cache_dir.glob("closure-*")) if fresh.cache_dir.exists() else True
+
+
+def test_bulk_asks_for_oxigraphs_loader_on_every_request(tmp_path, recorder):
+    path = _ntriples(tmp_path / "g.nt", iri_triples=5, blank_triples=1)
+    send_graph(GraphStore(recorder), EX + "g", path, batch=3, bulk=True)
+    assert len(_Recorder.seen) == 2
+    assert all("no_transaction" in target for _, target, _ in _Recorder.seen)
+    _Recorder.seen = []
+    send_graph(GraphStore(recorder), EX + "g", path, batch=3)
+    assert not any("no_transaction" in target for _, target, _ in _Recorder.seen)

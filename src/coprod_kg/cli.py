@@ -403,7 +403,7 @@ def cmd_publish(args) -> int:
     if args.batch < 1:
         raise UsageError("coprod-kg publish: --batch is at least 1 triple")
     store = GraphStore(args.endpoint, auth=digest_auth(args.user, password))
-    publish_project(project, store, batch=args.batch, echo=_out)
+    publish_project(project, store, batch=args.batch, echo=_out, bulk=args.no_transaction)
     return EXIT_OK
 
 
@@ -765,6 +765,9 @@ def make_parser() -> argparse.ArgumentParser:
     publish.add_argument("--batch", type=int, default=200_000, metavar="N",
                          help="triples per request (default 200000): the first request of a "
                          "graph replaces it, the others add to it")
+    publish.add_argument("--no-transaction", action="store_true",
+                         help="Oxigraph servers: load each batch with the bulk loader "
+                         "(?no_transaction), much faster for millions of triples but not atomic")
     sub["docs"].add_argument("--check", action="store_true",
                              help="only report out-of-date files (exit 1 if any)")
     sub["locate"].add_argument("source", metavar="SOURCE", help="a source slug, e.g. "

@@ -6,7 +6,9 @@ that large is refused or held in memory by many servers (the Oxigraph server loa
 one transaction). So each graph goes in batches of at most ``batch`` triples: the first request
 is a Graph Store Protocol ``PUT``, which replaces the graph, and the others are ``POST``s, which
 add to it. A blank node's label means the same node only inside one request, so every triple that
-mentions a blank node travels in the first request; the rest can be split anywhere.
+mentions a blank node travels in the first request; the rest can be split anywhere. An Oxigraph
+server also takes ``--no-transaction``: each batch goes through its bulk loader, which at millions
+of triples is much faster than a transaction per batch, but is not atomic.
 
 Neither graph goes through rdflib: the inputs are bulk-loaded into a pyoxigraph store (the same
 triples rdflib reads, tested), written out as N-Triples to a temporary file and read back one
@@ -63,17 +65,20 @@ def batches(path: Path, batch: int = BATCH) -> Iterator[list[bytes]]:
 
 
 def send_graph(store, graph: str, path: Path, batch: int = BATCH,
-               progress: Callable[[int], None] | None = None) -> Sent:
+               progress: Callable[[int], None] | None = None, bulk: bool = False) -> Sent:
     """Replace the named graph ``graph`` of the Graph Store ``store`` (engines.GraphStore) with
-    the N-Triples file ``path``, in batches. Raises EndpointError naming how much got in when a
-    request after the first fails (the graph is then incomplete until published again)."""
+    the N-Triples file ``path``, in batches. ``bulk`` asks an Oxigraph server to load each batch
+    without a transaction (its bulk loader, ``?no_transaction``). Raises EndpointError naming how
+    much got in when a request after the first fails (the graph is then incomplete until
+    published again)."""
     from ..engines import N_TRIPLES, EndpointError
 
+    params = {"graph": graph, **({"no_transaction": ""} if bulk else {})}
     sent = requests = 0
     for lines in batches(path, batch):
         method = "PUT" if requests == 0 else "POST"
         try:
-            store.http.request(method, params={"graph": graph}, content=b"".join(lines),
+            store.http.request(method, params=params, content=b"".join(lines),
                                headers={"Content-Type": N_TRIPLES})
         except EndpointError as error:
             if requests == 0:
@@ -94,7 +99,7 @@ def _write_ntriples(store, path: Path) -> None:
 
 
 def publish_project(project, store, batch: int = BATCH,
-                    echo: Callable[[str], None] | None = None) -> list[Sent]:
+                    echo: Callable[[str], None] | None = None, bulk: bool = False) -> list[Sent]:
     """Load the project's asserted graph and its closure into ``store`` as the named graphs
     engines.ASSERTED_GRAPH and engines.INFERRED_GRAPH, each in batches.
 
@@ -109,7 +114,7 @@ def publish_project(project, store, batch: int = BATCH,
     with tempfile.TemporaryDirectory(prefix="coprod-kg-publish-") as folder:
         asserted = Path(folder) / "asserted.nt"
         _write_ntriples(memory, asserted)
-        done.append(send_graph(store, ASSERTED_GRAPH, asserted, batch))
+        done.append(send_graph(store, ASSERTED_GRAPH, asserted, batch, bulk=bulk))
         if echo:
             echo(f"put {done[-1].triples} triples into <{ASSERTED_GRAPH}> at {store.url}")
         inferred = cache.cached_closure(project, project.fingerprint())
@@ -122,7 +127,7 @@ def publish_project(project, store, batch: int = BATCH,
             inferred = Path(folder) / "inferred.nt"
             _write_ntriples(memory, inferred)
         del memory
-        done.append(send_graph(store, INFERRED_GRAPH, inferred, batch))
+        done.append(send_graph(store, INFERRED_GRAPH, inferred, batch, bulk=bulk))
         if echo:
             echo(f"put {done[-1].triples} triples into <{INFERRED_GRAPH}> at {store.url}")
     return done
