@@ -1104,8 +1104,9 @@ def _endpoint_table(results: dict) -> list[str]:
                 continue
             http = e["http"]
             text = f"{http['wall']:.2f} s ({http['server cpu']:.1f} s)"
-            if "error" in http:
-                text = f"{text} {'stopped' if 'within' in http['error'] else 'error'}"
+            if "error" in http:  # the client's or the server's timeout, or a refusal
+                stopped = "within" in http["error"] or http["wall"] >= QUESTION_LIMIT - 1
+                text = f"{text} {'stopped' if stopped else 'error'}"
             if not e.get("within target"):
                 text = f"**{text}**"
             cli = e.get("cli", {})
