@@ -434,20 +434,43 @@ def stable_blank_labels(store: ox.Store) -> dict[str, str]:
     by_label: dict = {}
     for node in outgoing:
         by_label.setdefault(describe(node, frozenset()), []).append(node)
+    tied = [node for nodes in by_label.values() if len(nodes) > 1 for node in nodes]
+    colour = _refined_colours(tied, memo, outgoing, incoming)
     labels = {}
     for digest, nodes in by_label.items():
         if len(nodes) > 1:
-            keyed = []
-            for node in nodes:
-                seen = sorted(f"{'_' if isinstance(s, ox.BlankNode) else s} {p}"
-                              for s, p in incoming.get(node, ()))
-                keyed.append((hashlib.sha256("\n".join(seen).encode("utf-8")).hexdigest(), node))
-            keyed.sort(key=lambda pair: pair[0])
-            for index, (extra, node) in enumerate(keyed):
-                labels[node.value] = f"b{digest[:16]}{extra[:8]}{index}"
+            # Nodes alike in what they say are told apart by where they stand (refined over
+            # their neighbours); nodes still alike then are interchangeable, so any order of
+            # them gives the same triples.
+            keyed = sorted((colour[node], node.value) for node in nodes)
+            for index, (extra, value) in enumerate(keyed):
+                labels[value] = f"b{digest[:16]}{extra[:8]}{index}"
         else:
             labels[nodes[0].value] = f"b{digest[:24]}"
     return labels
+
+
+def _refined_colours(nodes: list, start: dict, outgoing: dict, incoming: dict) -> dict:
+    """Colour refinement over both directions: a node's colour is the digest of its colour and
+    its neighbours' colours, repeated until no more nodes are told apart."""
+    colour = dict(start)
+
+    def name(term) -> str:
+        return colour[term] if isinstance(term, ox.BlankNode) else str(term)
+
+    classes = -1
+    while nodes:
+        refined = {}
+        for node in nodes:
+            around = sorted([f"> {p} {name(o)}" for p, o in outgoing.get(node, ())]
+                            + [f"< {name(s)} {p}" for s, p in incoming.get(node, ())])
+            refined[node] = hashlib.sha256("\n".join([colour[node], *around]).encode("utf-8")).hexdigest()
+        colour.update(refined)
+        count = len(set(refined.values()))
+        if count == classes:
+            break
+        classes = count
+    return colour
 
 
 def _dump(store: ox.Store) -> str:
