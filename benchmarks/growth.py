@@ -1052,8 +1052,10 @@ def _targets(results: dict) -> list[str]:
     if "each" in asked:
         each = asked["each"]
         within = [n for n, e in each.items() if e.get("within target")]
-        over = [f"`{n}` {e['http']['wall']:.1f} s" + (" (" + e["http"]["error"][:80] + ")"
-                                                     if "error" in e.get("http", {}) else "")
+        over = [f"`{n}` " + (f"stopped at {QUESTION_LIMIT:g} s"
+                             if "error" in e["http"] and e["http"]["wall"] >= QUESTION_LIMIT
+                             else f"{e['http']['wall']:.1f} s" + (
+                                 " (" + e["http"]["error"][:80] + ")" if "error" in e["http"] else ""))
                 for n, e in sorted(each.items()) if not e.get("within target") and "http" in e]
         out.append(f"- K = 1000, every question answered on the server, each under 10 s: "
                    f"**{len(within)} of {len(each)} within 10 s**; slowest "
