@@ -194,21 +194,6 @@ def digest_auth(user: str | None, password: str | None):
     return httpx.DigestAuth(user, password or "")
 
 
-@dataclass
-class Published:
-    graph: str
-    triples: int
-
-
-def publish(store: GraphStore, asserted: bytes, inferred: bytes) -> list[Published]:
-    """Put the asserted and the inferred graph (N-Triples bytes) as two named graphs."""
-    done = []
-    for graph, body in ((ASSERTED_GRAPH, asserted), (INFERRED_GRAPH, inferred)):
-        store.put(graph, body)
-        done.append(Published(graph, sum(1 for line in body.split(b"\n") if line.strip())))
-    return done
-
-
 # ---------------------------------------------------------------- running on either engine
 
 def run(query: "questions.Query", engine, params: dict[str, str] | None = None,
