@@ -120,30 +120,47 @@ def sensitivity(store):
 
 
 def test_all_90_cells_are_judged_once_and_reproduce_table_1(store):
-    cells = {}
-    for row in sensitivity(store):
-        cells[(compact(row["study"]), compact(row["principle"]))] = row["judgement"]
-    assert len(cells) == 15 * 6
+    rows = sensitivity(store)
+    cells = [(compact(row["study"]), compact(row["principle"])) for row in rows]
+    assert len(cells) == len(set(cells)) == 15 * 6  # one row per cell: 15 studies, 6 principles
     present = {}
-    for (_, principle), judgement in cells.items():
-        present[principle] = present.get(principle, 0) + (judgement == "present")
+    for row in rows:
+        principle = compact(row["principle"])
+        present[principle] = present.get(principle, 0) + (row["judgement"] == "present")
     assert present == {f"principle:{name}": n for name, n in TABLE_1.items()}
+
+
+def swap_pairs(rows):
+    """The swaps the answer describes: in each column, every uncertain present cell with every
+    uncertain absent cell (the header says the partners are those rows of the same answer)."""
+    uncertain = [row for row in rows if row["confidence"] == "uncertain"]
+    return {(a["studyLabel"], b["studyLabel"], compact(a["principle"]))
+            for a in uncertain for b in uncertain
+            if a["principle"] == b["principle"] and a["judgement"] != b["judgement"]}
 
 
 def test_only_uncertain_cells_of_opposite_judgement_in_one_column_swap(store):
     rows = sensitivity(store)
     by_cell = {(row["studyLabel"], compact(row["principle"])): row for row in rows}
-    pairs = {(row["studyLabel"], row["swapsWith"], compact(row["principle"]))
-             for row in rows if row["swapsWith"]}
+    pairs = swap_pairs(rows)
     assert pairs
     for study, other, principle in pairs:
         mine, theirs = by_cell[(study, principle)], by_cell[(other, principle)]
         assert mine["confidence"] == theirs["confidence"] == "uncertain"
         assert mine["judgement"] != theirs["judgement"]
         assert (other, study, principle) in pairs  # a swap goes both ways
+        # Swapping the two keeps the column's total, the only figure Table 1 prints (line 105).
+        assert {mine["judgement"], theirs["judgement"]} == {"present", "absent"}
+    # Each row counts its partners; a certain or probable cell has none.
+    for row in rows:
+        partners = sum(1 for study, _, principle in pairs
+                       if (study, principle) == (row["studyLabel"], compact(row["principle"])))
+        assert int(row["swapCandidates"]) == partners, (row["studyLabel"], row["principleLabel"])
+        if row["confidence"] != "uncertain":
+            assert partners == 0
     # An uncertain cell with no partner is one the totals force, and its rationale must say so.
     for row in rows:
-        if row["confidence"] == "uncertain" and not row["swapsWith"]:
+        if row["confidence"] == "uncertain" and int(row["swapCandidates"]) == 0:
             assert "force" in row["rationale"], (row["studyLabel"], row["principleLabel"])
 
 
