@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import shutil
 from decimal import Decimal
 
 from .namespace import PREFIXES
@@ -282,6 +281,8 @@ def escape_markdown(text) -> str:
 
 
 def terminal_width() -> int:
+    import shutil  # here, not at the top: it imports bz2 and lzma, which a CSV never needs
+
     return shutil.get_terminal_size(fallback=(100, 24)).columns
 
 
