@@ -238,3 +238,21 @@ def test_call_each_kills_the_child_at_an_items_timeout_and_names_the_item():
     pid = caught.value.done[0][1]["pid"]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # killed and reaped
+
+
+def test_checks_run_in_one_worker_and_a_runaway_check_is_named(store, tmp_path):
+    from coprod_kg.query import run_checks, set_limits
+
+    for name in ("01-a.rq", "03-c.rq"):
+        (tmp_path / name).write_text("# title: passes\nSELECT ?x WHERE { FILTER(false) }\n")
+    (tmp_path / "02-runaway.rq").write_text((CASES / "runaway.rq").read_text())
+    set_limits(timeout=1.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryLimitError, match="02-runaway.rq: stopped after 1 s"):
+            run_checks(store, tmp_path)
+        assert time.monotonic() - started < 30  # the vetting and the first check, then 1 s
+        (tmp_path / "02-runaway.rq").unlink()
+        assert [outcome.passed for outcome in run_checks(store, tmp_path)] == [True, True]
+    finally:
+        set_limits(timeout=30.0)

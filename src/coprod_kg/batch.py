@@ -16,9 +16,9 @@ import re
 
 import pyoxigraph as ox
 
-from .query import (PARAM_KINDS, PREFIXES, Query, QueryError, QueryLimitError, Result,
-                    _ADVICE, _oxigraph_answer, _refuse_describe, _syntax_error, _value, _work,
-                    bind_params, check_timeout, CONFIGURED, _LIMITS, refuse_unsafe, run)
+from .query import (CONFIGURED, PARAM_KINDS, PREFIXES, _LIMITS, Query, QueryError, Result,
+                    _oxigraph_answer, _refuse_describe, _syntax_error, _value, _work,
+                    bind_params, check_timeout, refuse_unsafe, run, worker_error)
 
 
 def groupable(query: Query) -> bool:
@@ -153,8 +153,4 @@ def _unpack(query: Query, outcome: tuple):
 
 def _raise(query: Query, error: BaseException):
     """Raise a worker's error as query.run would have raised it."""
-    from . import worker
-
-    if isinstance(error, worker.LimitReached):
-        raise QueryLimitError(f"{query.path}: {error}; {_ADVICE[type(error).__name__]}") from None
-    raise error
+    raise worker_error(query, error) from None

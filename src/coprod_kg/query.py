@@ -817,11 +817,54 @@ class CheckOutcome:
 def run_checks(store: ox.Store, folder: Path) -> list[CheckOutcome]:
     """Run every check query in ``folder``; each passes iff it returns no rows.
 
-    Every check is vetted before the first runs (see refuse_unsafe_all).
+    Every check is vetted before the first runs (see refuse_unsafe_all), and all run in one
+    worker (see run_each).
     """
     checks = discover(folder)
     refuse_unsafe_all(checks)
-    return [CheckOutcome(check, run(check, store)) for check in checks]
+    return [CheckOutcome(check, result) for check, result in zip(checks, run_each(checks, store))]
+
+
+def _answer_item(item: tuple):
+    """Run in the worker of run_each: one query's columns and rows."""
+    return _oxigraph_answer(*item)
+
+
+def worker_error(query: Query, error: BaseException) -> BaseException:
+    """A worker's error as :func:`run` raises it: a limit as QueryLimitError with advice."""
+    from . import worker
+
+    if isinstance(error, worker.LimitReached):
+        return QueryLimitError(f"{query.path}: {error}; {_ADVICE[type(error).__name__]}")
+    return error
+
+
+def run_each(queries: list[Query], store: ox.Store,
+             timeout: float | None = CONFIGURED) -> list[Result]:
+    """:func:`run` for each query (without parameters), all in one worker
+    (``worker.call_each``): each with its own timeout, memory limit and row cap, and past a
+    limit the worker is killed and its memory freed. Raises as :func:`run` does, for the first
+    query in order that fails."""
+    from . import worker
+
+    timeout = check_timeout(timeout)
+    items = []
+    for query in queries:
+        _refuse_describe(query, refuse_unsafe(query, timeout=timeout))
+        bindings = bind_params(query, store, {})
+        items.append((store, query, {ox.Variable(name): term for name, term in bindings.items()},
+                      _LIMITS["max_rows"]))
+    try:
+        outcomes = worker.call_each(_answer_item, items, timeout=timeout,
+                                    memory_mb=_LIMITS["memory_mb"] or worker.DEFAULT_MEMORY_MB)
+    except worker.Stopped as stop:
+        raise worker_error(queries[stop.index], stop.error) from None
+    results = []
+    for query, (kind, value) in zip(queries, outcomes):
+        if kind == "error":
+            raise worker_error(query, value)
+        results.append(Result(query, *value))
+    return results
 
 
 def parameter_sets(query: Query, store: ox.Store) -> list[dict[str, str]]:
