@@ -205,3 +205,54 @@ def test_a_runaway_question_stops_the_build_at_its_limit(tmp_path, store, capsys
         assert time.monotonic() - started < 120
     finally:
         set_limits(timeout=30.0)
+
+
+# ---------------------------------------------------------------- many items, one worker
+
+def _slow_or_not(item):
+    if item == "runaway":
+        while True:
+            pass
+    if item == "fails":
+        raise QueryError("item failed")
+    return {"item": item, "pid": os.getpid()}
+
+
+@needs_fork
+def test_call_each_answers_every_item_in_order_in_one_child():
+    outcomes = worker.call_each(_slow_or_not, ["a", "fails", "b"], timeout=10)
+    assert [kind for kind, _ in outcomes] == ["ok", "error", "ok"]
+    assert outcomes[0][1]["item"] == "a" and outcomes[2][1]["item"] == "b"
+    assert outcomes[0][1]["pid"] == outcomes[2][1]["pid"] != os.getpid()
+    assert str(outcomes[1][1]) == "item failed"
+
+
+@needs_fork
+def test_call_each_kills_the_child_at_an_items_timeout_and_names_the_item():
+    started = time.monotonic()
+    with pytest.raises(worker.Stopped) as caught:
+        worker.call_each(_slow_or_not, ["a", "b", "runaway", "c"], timeout=1)
+    assert time.monotonic() - started < 2.5  # each item has 1 s, counted from the one before
+    assert caught.value.index == 2 and isinstance(caught.value.error, worker.TimeLimitReached)
+    assert [value["item"] for _, value in caught.value.done] == ["a", "b"]
+    pid = caught.value.done[0][1]["pid"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped
+
+
+def test_checks_run_in_one_worker_and_a_runaway_check_is_named(store, tmp_path):
+    from coprod_kg.query import run_checks, set_limits
+
+    for name in ("01-a.rq", "03-c.rq"):
+        (tmp_path / name).write_text("# title: passes\nSELECT ?x WHERE { FILTER(false) }\n")
+    (tmp_path / "02-runaway.rq").write_text((CASES / "runaway.rq").read_text())
+    set_limits(timeout=1.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryLimitError, match="02-runaway.rq: stopped after 1 s"):
+            run_checks(store, tmp_path)
+        assert time.monotonic() - started < 30  # the vetting and the first check, then 1 s
+        (tmp_path / "02-runaway.rq").unlink()
+        assert [outcome.passed for outcome in run_checks(store, tmp_path)] == [True, True]
+    finally:
+        set_limits(timeout=30.0)

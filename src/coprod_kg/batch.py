@@ -16,9 +16,9 @@ import re
 
 import pyoxigraph as ox
 
-from .query import (PARAM_KINDS, PREFIXES, Query, QueryError, Result, _refuse_describe,
-                    _syntax_error, _value, _work, check_timeout, CONFIGURED, _LIMITS,
-                    refuse_unsafe, run)
+from .query import (CONFIGURED, PARAM_KINDS, PREFIXES, _LIMITS, Query, QueryError, Result,
+                    _oxigraph_answer, _refuse_describe, _syntax_error, _value, _work,
+                    bind_params, check_timeout, refuse_unsafe, run, worker_error)
 
 
 def groupable(query: Query) -> bool:
@@ -82,3 +82,75 @@ def answer_grouped(query: Query, store: ox.Store, sets: list[dict[str, str]],
     columns, by_value = outcome.columns, outcome.rows
     return {tuple(params.items()): Result(query, columns, by_value.get(params[name], []))
             for params in sets}
+
+
+def _do(item):
+    """Run in the worker: one piece of work of answer_all_grouped."""
+    function, args = item
+    return function(*args)
+
+
+def answer_all_grouped(jobs: list[tuple[Query, list[dict[str, str]]]], store,
+                       timeout: float | None = CONFIGURED) -> list[dict[tuple, Result]]:
+    """``answer_grouped`` for every (query, parameter sets), all in one worker.
+
+    Every query is vetted and its parameters bound here first, then the worker runs them one
+    after another (``worker.call_each``), each with its own timeout, memory limit and row cap as
+    in ``query.run``: past its limit the worker is killed and its memory freed. One worker for
+    all spares a fork (and its copy of the page tables) per question. Raises QueryError, or
+    QueryLimitError naming the query that was stopped.
+    """
+    from . import worker
+
+    if not isinstance(store, ox.Store):
+        return [answer_grouped(query, store, sets, timeout=timeout) for query, sets in jobs]
+    timeout = check_timeout(timeout)
+    items: list[tuple] = []
+    owners: list[Query] = []
+    for query, sets in jobs:
+        _refuse_describe(query, refuse_unsafe(query, timeout=timeout))
+        if groupable(query):
+            param = query.params[0]
+            items.append((_grouped_rows, (store, query, param.name, PARAM_KINDS[param.kind][1],
+                                          _LIMITS["max_rows"])))
+            owners.append(query)
+            continue
+        for params in sets:
+            substitutions = {ox.Variable(name): term
+                             for name, term in bind_params(query, store, params).items()}
+            items.append((_oxigraph_answer, (store, query, substitutions, _LIMITS["max_rows"])))
+            owners.append(query)
+    try:
+        outcomes = worker.call_each(_do, items, timeout=timeout,
+                                    memory_mb=_LIMITS["memory_mb"] or worker.DEFAULT_MEMORY_MB)
+    except worker.Stopped as stop:
+        _raise(owners[stop.index], stop.error)
+    answers, at = [], 0
+    for query, sets in jobs:
+        if groupable(query):
+            columns, by_value = _unpack(query, outcomes[at])
+            at += 1
+            name = query.params[0].name
+            answers.append({tuple(params.items()): Result(query, columns,
+                                                          by_value.get(params[name], []))
+                            for params in sets})
+            continue
+        found = {}
+        for params in sets:
+            columns, rows = _unpack(query, outcomes[at])
+            at += 1
+            found[tuple(params.items())] = Result(query, columns, rows)
+        answers.append(found)
+    return answers
+
+
+def _unpack(query: Query, outcome: tuple):
+    kind, value = outcome
+    if kind == "error":
+        _raise(query, value)
+    return value
+
+
+def _raise(query: Query, error: BaseException):
+    """Raise a worker's error as query.run would have raised it."""
+    raise worker_error(query, error) from None

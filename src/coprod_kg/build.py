@@ -63,16 +63,16 @@ def answer_all(project: Project, store, progress: Callable | None = None) -> lis
 
     A question whose parameter it projects is asked once for all its values
     (``batch.answer_grouped``) instead of once per value, which would grow with the square of
-    the corpus; each runs in the killable worker, as ``query.run`` does.
+    the corpus; all run in one killable worker (``batch.answer_all_grouped``), each with the
+    limits ``query.run`` gives it.
     """
-    from .batch import answer_grouped
+    from .batch import answer_all_grouped
     from .query import discover, parameter_sets
 
     jobs = [(query, parameter_sets(query, store)) for query in discover(project.queries_dir)]
     total = sum(len(sets) for _, sets in jobs)
     answers, done = [], 0
-    for query, sets in jobs:
-        results = answer_grouped(query, store, sets)
+    for (query, sets), results in zip(jobs, answer_all_grouped(jobs, store)):
         for params in sets:
             answers.append(Answer(query, params, results[tuple(params.items())]))
             done += 1

@@ -8,7 +8,6 @@ by its time, memory or row limit; 4 internal error (a bug: rerun with --debug fo
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -652,7 +651,43 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
 }
 
 
-def make_parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands for the parser of a command the command line does not name: its arguments are
+    not needed to parse this command line."""
+
+    def add_argument(self, *args, **kwargs) -> None:
+        return None
+
+
+class _Commands(dict):
+    def __missing__(self, name):
+        return _Unused()
+
+
+# The global options that take a value (the word after them is not the command).
+_VALUED = ("--project", "--max-seconds", "--max-rows", "--max-memory")
+
+
+def command_named(words: list[str]) -> str | None:
+    """The command a command line names, or None where it names none or asks for help or the
+    version before it (then the whole parser is needed to answer)."""
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("-h", "--help", "--version", "--"):
+            return None
+        elif word.startswith("--") and "=" not in word and len(word) > 2 \
+                and any(option.startswith(word) for option in _VALUED):
+            skip = True  # argparse takes an abbreviation of an option for the option
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def make_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; with ``only``, one that knows only that command's arguments
+    (the same for a command line that names it, and cheaper to build)."""
     from .formats import EXPORT_FORMATS
     from .tables import FORMATS as TABLE_FORMATS
 
@@ -677,8 +712,10 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-memory", type=_count, metavar="MB",
                         help="memory a query may use beyond what is loaded (default 2048)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    sub = {}
+    sub = _Commands()
     for name, (handler, summary, example) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         sub[name] = commands.add_parser(
             name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.",
             epilog=f"example: {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -843,8 +880,9 @@ def main(argv: list[str] | None = None) -> int:
         from .query import QueryError, QueryLimitError
         from .worker import LimitReached
 
-        logging.getLogger("rdflib").setLevel(logging.ERROR)
-        args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        _quiet_rdflib()
+        args = make_parser(command_named(words)).parse_args(words)
         if not getattr(args, "handler", None):
             make_parser().print_help(sys.stderr)
             return EXIT_USAGE
@@ -877,6 +915,14 @@ def main(argv: list[str] | None = None) -> int:
         if not debug:
             _err("this is a bug in coprod-kg; run again with --debug for the traceback")
         return EXIT_INTERNAL
+
+
+def _quiet_rdflib() -> None:
+    """Keep rdflib's warnings (e.g. a traceback for an ill-typed literal, which validation
+    reports in words) off the terminal."""
+    import logging
+
+    logging.getLogger("rdflib").setLevel(logging.ERROR)
 
 
 def _quiet_stdout() -> None:

@@ -101,10 +101,21 @@ class Project:
 
     def _name(self, path: Path) -> str:
         """The file's path relative to the project (resolved), with forward slashes."""
-        real, root = os.path.realpath(path), os.path.realpath(self.root)
+        real, root = os.path.realpath(path), _real_root(self.root)
         if real.startswith(root.rstrip(os.sep) + os.sep):
             return Path(real[len(root.rstrip(os.sep)) + 1:]).as_posix()
         return str(path)
+
+
+_REAL_ROOTS: dict[Path, str] = {}
+
+
+def _real_root(root: Path) -> str:
+    """The resolved project folder, resolved once per process (the warm path names every input
+    file against it)."""
+    if root not in _REAL_ROOTS:
+        _REAL_ROOTS[root] = os.path.realpath(root)
+    return _REAL_ROOTS[root]
 
 
 @dataclass(frozen=True)

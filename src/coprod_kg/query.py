@@ -178,7 +178,7 @@ def _did_you_mean(wanted: str, queries: list[Query]) -> str:
 # ---------------------------------------------------------------- safety
 
 # Bumped whenever the rules below change, so that no verdict cached under old rules is trusted.
-CHECKER_VERSION = "2"
+CHECKER_VERSION = "3"
 FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
          "DescribeQuery": "DESCRIBE"}
 _LOCAL_ONLY = ("coprod-kg answers from the local graph only, never reaches the network and "
@@ -248,11 +248,102 @@ def _nodes(tree):
             stack.extend(node)
 
 
+def _refuse_misreadings(text: str, where: str) -> None:
+    """Refuse what the two engines would cut into different words (see normalise_newlines and
+    _refuse_ambiguous_escapes)."""
+    if re.search(r"\r(?!\n)", text):
+        raise UnsafeQuery(f"{where}: a carriage return without a line feed is read differently "
+                          "by the two engines; end lines with a line feed")
+    _refuse_ambiguous_escapes(text, where)
+
+
+# Deeper than this, pyoxigraph's recursive parser may overflow the stack and crash the process.
+MAX_DEPTH = 64
+
+
 def inspect_text(text: str, where: str = "query", prefixes: dict | None = None,
                  allowed_graphs: frozenset = frozenset()) -> str:
-    """Parse a SPARQL text as the engines will, and return its form (SELECT, ASK, ...).
+    """Vet a SPARQL text as the engines will read it, and return its form (SELECT, ASK, ...).
 
-    The parser is rdflib's, which expands ``\\u`` escapes before it reads the keywords, so no
+    The text is cut into SPARQL terminals (``sparql_lexer``), after its ``\\u`` escapes are
+    expanded as rdflib expands them, so no spelling of a keyword escapes the check; pyoxigraph's
+    parser then checks the syntax. Where the terminals allow another reading, rdflib's grammar
+    and algebra decide (:func:`inspect_text_rdflib`, the reference, which tests hold this to).
+    Raises UnsafeQuery for SERVICE (anywhere: in a sub-query, under EXISTS, inside OPTIONAL), for
+    FROM or FROM NAMED of a graph outside ``allowed_graphs``, and for every update (LOAD,
+    INSERT, DELETE, ...). Raises QueryError for a syntax error, with the line and column.
+    """
+    from . import sparql_lexer
+
+    _refuse_misreadings(text, where)
+    found = sparql_lexer.words(sparql_lexer.expand_escapes(text))
+    if found.ambiguous:
+        return inspect_text_rdflib(text, where, prefixes, allowed_graphs)
+    if found.depth > MAX_DEPTH:
+        raise QueryError(f"{where}: the query is nested too deeply to be checked")
+    if found.update:
+        raise UnsafeQuery(f"{where}: SPARQL Update (LOAD, INSERT, DELETE, CLEAR, ...) is not "
+                          f"allowed: {_LOCAL_ONLY}")
+    if found.service:
+        raise UnsafeQuery(f"{where}: SERVICE is not allowed: {_LOCAL_ONLY}")
+    known = {**PREFIXES, **(prefixes or {}), **found.prefixes}
+    for named, graph in found.datasets:
+        if not graph:
+            continue  # FROM without a graph: the syntax check names the error
+        if graph.startswith("<"):
+            graph = graph[1:-1]
+        elif graph.split(":", 1)[0] in known:
+            graph = known[graph.split(":", 1)[0]] + graph.split(":", 1)[1]
+        if graph not in allowed_graphs:
+            clause = "FROM NAMED" if named else "FROM"
+            raise UnsafeQuery(f"{where}: {clause} <{graph}> is not allowed: {_LOCAL_ONLY}; "
+                              "the query runs on the project's graph as it is")
+    _check_syntax(text, where, {**PREFIXES, **(prefixes or {})})
+    if not found.form:
+        raise QueryError(f"{where}: SPARQL syntax error: no SELECT, ASK, CONSTRUCT or DESCRIBE")
+    return found.form
+
+
+_EMPTY: list = []
+
+
+def _check_syntax(text: str, where: str, prefixes: dict) -> None:
+    """Raise QueryError if pyoxigraph cannot parse ``text`` (it parses when asked to run, so it
+    is asked on an empty store, where the few queries it starts at once have nothing to read)."""
+    if not _EMPTY:
+        _EMPTY.append(ox.Store())
+    try:
+        _EMPTY[0].query(text, prefixes=prefixes)
+    except SyntaxError as error:
+        raise _oxigraph_syntax_message(where, error, text) from None
+    except (OSError, RuntimeError, ValueError, TypeError):
+        pass  # an error in evaluating nothing is not one in the text
+
+
+def _oxigraph_syntax_message(where: str, error: SyntaxError, text: str) -> QueryError:
+    message = str(error).split("\n", 1)[0]
+    match = re.match(r"error at (\d+):(\d+): (.*)", message)
+    if not match:
+        return QueryError(f"{where}: SPARQL syntax error: {message}")
+    line, column, message = int(match.group(1)), int(match.group(2)), match.group(3)
+    lines = text.split("\n")
+    offset = sum(len(part) + 1 for part in lines[:line - 1]) + column - 1
+    end = len(text.rstrip())
+    if offset >= end:  # point at the last character, not past the end
+        before = text[:end]
+        line, column = before.count("\n") + 1, end - before.rfind("\n") - 1
+        message = f"the query ends before it is complete ({message})"
+    if len(message) > 160:
+        message = message[:157].rstrip() + "..."
+    return QueryError(f"{where}:{line}:{column}: SPARQL syntax error: {message}")
+
+
+def inspect_text_rdflib(text: str, where: str = "query", prefixes: dict | None = None,
+                 allowed_graphs: frozenset = frozenset()) -> str:
+    """Parse a SPARQL text with rdflib's grammar and algebra, and return its form (SELECT, ...).
+
+    The reference for :func:`inspect_text`, which asks it where the terminals of a text allow
+    more than one reading. The parser is rdflib's, which expands ``\\u`` escapes before it reads the keywords, so no
     spelling of a keyword escapes the check. Raises UnsafeQuery for SERVICE (anywhere: in a
     sub-query, under EXISTS, inside OPTIONAL), for FROM or FROM NAMED of a graph outside
     ``allowed_graphs``, and for every update (LOAD, INSERT, DELETE, ...). Raises QueryError for a
@@ -264,10 +355,7 @@ def inspect_text(text: str, where: str = "query", prefixes: dict | None = None,
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     sparql.SPARQL_LOAD_GRAPHS = False
-    if re.search(r"\r(?!\n)", text):  # see normalise_newlines
-        raise UnsafeQuery(f"{where}: a carriage return without a line feed is read differently "
-                          "by the two engines; end lines with a line feed")
-    _refuse_ambiguous_escapes(text, where)
+    _refuse_misreadings(text, where)
     try:
         parsed = parseQuery(text)
     except ParseException as error:
@@ -345,34 +433,7 @@ def _cached_verdict(key: str) -> str | None:
     return None
 
 
-def _import_parser() -> None:
-    """Import what inspect_text uses, so that forked workers inherit it instead of each
-    importing it again (about 0.1 s of CPU per query)."""
-    import rdflib.plugins.sparql  # noqa: F401
-    import rdflib.plugins.sparql.algebra  # noqa: F401
-    import rdflib.plugins.sparql.parser  # noqa: F401
-
-
-def refuse_unsafe(query: Query, timeout: float | None = CONFIGURED) -> str:
-    """Refuse a query that is unsafe, and return its form (SELECT, ASK, CONSTRUCT, DESCRIBE).
-
-    The parse runs in a worker (a hostile query must not hang the caller); a verdict "safe" is
-    remembered for the exact text. Raises UnsafeQuery, QueryError or QueryLimitError.
-    """
-    from . import worker
-
-    timeout = check_timeout(timeout)
-    key = _verdict_key(query.text)
-    form = _cached_verdict(key)
-    if form is not None:
-        return form
-    if "rdflib" in sys.modules:  # already paid for: let every worker inherit the parser
-        _import_parser()
-    try:
-        form = worker.call(inspect_text, query.text, str(query.path), timeout=timeout,
-                           no_new_files=False)
-    except worker.LimitReached as error:
-        raise QueryLimitError(f"{query.path}: checking the query: {error}") from None
+def _remember(key: str, form: str) -> None:
     _VERDICTS[key] = form
     folder = _SETTINGS["verdicts"]
     if folder is not None:
@@ -381,20 +442,70 @@ def refuse_unsafe(query: Query, timeout: float | None = CONFIGURED) -> str:
         try:
             write_atomic(Path(folder) / key, form + "\n")
         except OSError:
-            pass  # a read-only cache only costs the next run a parse
+            pass  # a read-only cache only costs the next run a check
+
+
+def refuse_unsafe(query: Query, timeout: float | None = CONFIGURED) -> str:
+    """Refuse a query that is unsafe, and return its form (SELECT, ASK, CONSTRUCT, DESCRIBE).
+
+    The check runs in a worker (a hostile query must not hang or crash the caller); a verdict
+    "safe" is remembered for the exact text. Raises UnsafeQuery, QueryError or QueryLimitError.
+    """
+    from . import worker
+
+    timeout = check_timeout(timeout)
+    key = _verdict_key(query.text)
+    form = _cached_verdict(key)
+    if form is not None:
+        return form
+    try:
+        form = worker.call(inspect_text, query.text, str(query.path), timeout=timeout,
+                           no_new_files=False)
+    except worker.LimitReached as error:
+        raise QueryLimitError(f"{query.path}: checking the query: {error}") from None
+    _remember(key, form)
     return form
+
+
+def _inspect_each(items: list[tuple[str, str]]) -> list[tuple[str, object]]:
+    """Run in the worker: inspect_text on every (text, where), each verdict a form or an error."""
+    verdicts: list[tuple[str, object]] = []
+    for text, where in items:
+        try:
+            verdicts.append(("form", inspect_text(text, where)))
+        except QueryError as error:
+            verdicts.append(("error", error))
+    return verdicts
 
 
 def refuse_unsafe_all(queries: list[Query], timeout: float | None = CONFIGURED) -> None:
     """Check every query before any runs, and name every one that cannot run.
 
+    The queries not checked before are checked together in one worker; if that one stops at
+    its limit, each is checked again in its own, so the one that hangs is named.
     Raises UnsafeQuery if any is unsafe, else QueryError if any cannot be parsed.
     """
+    from . import worker
+
+    timeout = check_timeout(timeout)
+    pending = [query for query in queries if _cached_verdict(_verdict_key(query.text)) is None]
+    errors: dict[int, QueryError] = {}
+    if len(pending) > 1:
+        try:
+            verdicts = worker.call(_inspect_each, [(q.text, str(q.path)) for q in pending],
+                                   timeout=timeout, no_new_files=False)
+        except worker.LimitReached:
+            verdicts = []
+        for query, (kind, value) in zip(pending, verdicts):
+            if kind == "form":
+                _remember(_verdict_key(query.text), value)
+            else:
+                errors[id(query)] = value
     problems, unsafe = [], False
-    if sum(_cached_verdict(_verdict_key(q.text)) is None for q in queries) > 1:
-        _import_parser()  # once here, not once per worker
     for query in queries:
         try:
+            if id(query) in errors:
+                raise errors[id(query)]
             refuse_unsafe(query, timeout=timeout)
         except UnsafeQuery as error:
             problems.append(str(error))
@@ -706,11 +817,54 @@ class CheckOutcome:
 def run_checks(store: ox.Store, folder: Path) -> list[CheckOutcome]:
     """Run every check query in ``folder``; each passes iff it returns no rows.
 
-    Every check is vetted before the first runs (see refuse_unsafe_all).
+    Every check is vetted before the first runs (see refuse_unsafe_all), and all run in one
+    worker (see run_each).
     """
     checks = discover(folder)
     refuse_unsafe_all(checks)
-    return [CheckOutcome(check, run(check, store)) for check in checks]
+    return [CheckOutcome(check, result) for check, result in zip(checks, run_each(checks, store))]
+
+
+def _answer_item(item: tuple):
+    """Run in the worker of run_each: one query's columns and rows."""
+    return _oxigraph_answer(*item)
+
+
+def worker_error(query: Query, error: BaseException) -> BaseException:
+    """A worker's error as :func:`run` raises it: a limit as QueryLimitError with advice."""
+    from . import worker
+
+    if isinstance(error, worker.LimitReached):
+        return QueryLimitError(f"{query.path}: {error}; {_ADVICE[type(error).__name__]}")
+    return error
+
+
+def run_each(queries: list[Query], store: ox.Store,
+             timeout: float | None = CONFIGURED) -> list[Result]:
+    """:func:`run` for each query (without parameters), all in one worker
+    (``worker.call_each``): each with its own timeout, memory limit and row cap, and past a
+    limit the worker is killed and its memory freed. Raises as :func:`run` does, for the first
+    query in order that fails."""
+    from . import worker
+
+    timeout = check_timeout(timeout)
+    items = []
+    for query in queries:
+        _refuse_describe(query, refuse_unsafe(query, timeout=timeout))
+        bindings = bind_params(query, store, {})
+        items.append((store, query, {ox.Variable(name): term for name, term in bindings.items()},
+                      _LIMITS["max_rows"]))
+    try:
+        outcomes = worker.call_each(_answer_item, items, timeout=timeout,
+                                    memory_mb=_LIMITS["memory_mb"] or worker.DEFAULT_MEMORY_MB)
+    except worker.Stopped as stop:
+        raise worker_error(queries[stop.index], stop.error) from None
+    results = []
+    for query, (kind, value) in zip(queries, outcomes):
+        if kind == "error":
+            raise worker_error(query, value)
+        results.append(Result(query, *value))
+    return results
 
 
 def parameter_sets(query: Query, store: ox.Store) -> list[dict[str, str]]:

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import shutil
 from decimal import Decimal
 
 from .namespace import PREFIXES
@@ -41,6 +40,9 @@ _SORT_KEY = re.compile(r"^\d+ ([a-z][a-z -]*)$")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
+_COMPACTED: dict[str, str] = {}  # IRIs already shown: a report shows the same few thousand often
+
+
 def compact(value) -> str:
     """Show an IRI as prefix:slug where a known prefix fits, and anything else as text."""
     if value is None:
@@ -51,9 +53,17 @@ def compact(value) -> str:
         return format(value.normalize(), "f")
     text = str(value)
     if text.startswith(("http://", "https://")):
-        for prefix, namespace in _BY_LENGTH:
-            if text.startswith(namespace) and len(text) > len(namespace):
-                return f"{prefix}:{text[len(namespace):]}"
+        shown = _COMPACTED.get(text)
+        if shown is None:
+            shown = text
+            for prefix, namespace in _BY_LENGTH:
+                if text.startswith(namespace) and len(text) > len(namespace):
+                    shown = f"{prefix}:{text[len(namespace):]}"
+                    break
+            if len(_COMPACTED) >= 50_000:  # bounded, for a long-running server
+                _COMPACTED.clear()
+            _COMPACTED[text] = shown
+        return shown
     return text
 
 
@@ -186,16 +196,33 @@ def _cell_text(row: dict, column: str, pairs: dict[str, str], ids: bool) -> str:
     value = row.get(column)
     if column in pairs:
         return figure(value, row.get(pairs[column]))
-    if not ids and compact(value).startswith("unit:"):
+    text = compact(value)
+    if not ids and text.startswith("unit:"):
         return unit_symbol(value)
-    if not ids and compact(value).startswith("status:"):
-        return compact(value).split(":", 1)[1]
-    return compact(value)
+    if not ids and text.startswith("status:"):
+        return text.split(":", 1)[1]
+    return text
 
 
 def _display(result: Result, ids: bool = False):
     """``display_rows`` and, for each row, its quotes apart: a list of {header: text}, one per
-    quote, in report order (one entry built from the row itself where nothing was merged)."""
+    quote, in report order (one entry built from the row itself where nothing was merged).
+    Each call gets lists of its own; the work is done once per result (a build shows each
+    answer in the report and again in the explorer), kept on the result while its rows stand."""
+    state = (ids, len(result.rows), tuple(result.columns))
+    shown = getattr(result, "_shown", None)
+    if shown is None or shown[0] != state:
+        shown = (state, _display_once(result, ids))
+        try:
+            result._shown = shown
+        except AttributeError:  # a result type that takes no new attribute: no reuse
+            pass
+    headers, cells, quotes = shown[1]
+    return (list(headers), [list(line) for line in cells],
+            [[dict(one) for one in parts] for parts in quotes])
+
+
+def _display_once(result: Result, ids: bool):
     result = merge_quotes(result)
     columns = display_columns(result, ids)
     pairs = {} if ids else _unit_pairs(columns)
@@ -254,6 +281,8 @@ def escape_markdown(text) -> str:
 
 
 def terminal_width() -> int:
+    import shutil  # here, not at the top: it imports bz2 and lzma, which a CSV never needs
+
     return shutil.get_terminal_size(fallback=(100, 24)).columns
 
 

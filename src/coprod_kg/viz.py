@@ -365,18 +365,22 @@ def draw_gap_map(data: dict, stem: Path, suffixes=(".svg", ".png")) -> list[Path
     principles, groups = data["principles"], data["groups"]
     figure_, axes = plt.subplots(figsize=(max(11, 0.62 * len(groups) + 3), 5.8))
     most = max([len(c["studies"]) for c in data["cells"]] + [1])
+    # One scatter for the filled circles and one for the hollow, not one per cell: the same
+    # circles, drawn as two collections instead of dozens.
+    circles: dict[bool, list] = {False: [], True: []}
     for cell in data["cells"]:
         row = next(i for i, p in enumerate(principles) if p["id"] == cell["principle"])
         column = next(i for i, g in enumerate(groups) if g["id"] == cell["group"])
         count = len(cell["studies"])
         if count:
-            hollow = cell["curatedOnly"]
-            axes.scatter(column, row, s=900 * count / most,
-                         color="white" if hollow else "#8fc9a5",
-                         edgecolors="#1d5c39", linewidths=1.2,
-                         hatch="////" if hollow else None)
+            circles[cell["curatedOnly"]].append((column, row, 900 * count / most))
         axes.text(column, row, str(count), ha="center", va="center", fontsize=9,
                   color="black" if count else "#aa3333", fontweight="bold")
+    for hollow, drawn in circles.items():
+        if drawn:
+            axes.scatter([c for c, _, _ in drawn], [r for _, r, _ in drawn],
+                         s=[size for _, _, size in drawn], color="white" if hollow else "#8fc9a5",
+                         edgecolors="#1d5c39", linewidths=1.2, hatch="////" if hollow else None)
     axes.set_xticks(range(len(groups)), [_wrap(g["label"], 18, 3) for g in groups],
                     rotation=60, ha="right", rotation_mode="anchor", fontsize=8)
     axes.set_yticks(range(len(principles)), [p["label"] for p in principles])

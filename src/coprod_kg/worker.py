@@ -216,6 +216,146 @@ def call(fn: Callable[..., Any], *args, timeout: float | None = None,
                         "without an answer")
 
 
+def _child_each(write_fd: int, fn: Callable, items: list, memory_mb: int | None,
+                no_new_files: bool) -> None:
+    """Run in the forked child of call_each: send each item's outcome as soon as it is known,
+    each a length and a pickle, and never return."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        import faulthandler
+
+        faulthandler.disable()
+        if not os.environ.get("COPROD_KG_DEBUG"):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _limit_child(memory_mb, no_new_files)
+        for item in items:
+            try:
+                outcome = ("ok", fn(item))
+            except MemoryError:
+                outcome = ("memory", None)
+            except BaseException as error:
+                outcome = ("error", error)
+            try:
+                payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            except MemoryError:
+                payload = pickle.dumps(("memory", None))
+            except Exception as error:
+                payload = pickle.dumps(("crash", f"{type(error).__name__}: {error}"))
+            view = memoryview(len(payload).to_bytes(8, "big") + payload)
+            while view:
+                written = os.write(write_fd, view)
+                view = view[written:]
+            if outcome[0] == "memory":
+                break  # what is left of the address space is not to be trusted
+    except BaseException:
+        code = 70
+    finally:
+        os._exit(code)
+
+
+class Stopped(Exception):
+    """call_each stopped at one item: ``index`` is which, ``error`` the LimitReached (or
+    WorkerCrashed) it stopped with; the outcomes of the items before it are in ``done``."""
+
+    def __init__(self, index: int, error: BaseException, done: list):
+        super().__init__(index, error)
+        self.index, self.error, self.done = index, error, done
+
+
+def call_each(fn: Callable[[Any], Any], items: list, timeout: float | None = None,
+              memory_mb: int | None = DEFAULT_MEMORY_MB, no_new_files: bool = True) -> list:
+    """Run ``fn(item)`` for every item, one after another, in one forked child, each with its
+    own ``timeout`` (counted from the moment the one before it answered) under the same limits
+    as :func:`call`; return one outcome per item: ``("ok", value)`` or ``("error", exception)``.
+
+    One child instead of one per item saves a fork and its copy-on-write for each. An item past
+    its time limit, or one that exhausts the memory limit or ends the child, stops the child:
+    Stopped says which item and why, and carries the outcomes before it.
+    """
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"a timeout must be a positive number of seconds, not {timeout!r}")
+    if not items:
+        return []
+    if not CAN_FORK:
+        outcomes = []
+        for item in items:
+            try:
+                outcomes.append(("ok", fn(item)))
+            except Exception as error:
+                outcomes.append(("error", error))
+        return outcomes
+    limit = None if timeout is None or timeout == float("inf") else timeout
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child leaves through os._exit
+        os.close(read_fd)
+        _child_each(write_fd, fn, items, memory_mb, no_new_files)
+    os.close(write_fd)
+    outcomes: list = []
+    buffer = bytearray()
+    stopped: BaseException | None = None
+    ended = False
+    try:
+        deadline = None if limit is None else time.monotonic() + limit
+        while len(outcomes) < len(items):
+            wait = _LONGEST_WAIT if deadline is None else deadline - time.monotonic()
+            if wait <= 0:
+                stopped = TimeLimitReached(timeout)
+                break
+            ready, _, _ = select.select([read_fd], [], [], min(wait, _LONGEST_WAIT))
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                ended = True
+                break
+            buffer += chunk
+            while len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "big"):
+                size = int.from_bytes(buffer[:8], "big")
+                payload = bytes(buffer[8:8 + size])
+                del buffer[:8 + size]
+                try:
+                    kind, value = pickle.loads(payload)
+                except Exception as error:
+                    stopped = WorkerCrashed(f"the worker's answer could not be read: {error}")
+                    break
+                if kind == "memory":
+                    stopped = MemoryLimitReached(memory_mb)
+                    break
+                if kind == "crash":
+                    stopped = WorkerCrashed(str(value))
+                    break
+                outcomes.append((kind, value))
+                if limit is not None:
+                    deadline = time.monotonic() + limit
+            if stopped is not None:
+                break
+    finally:
+        os.close(read_fd)
+        if len(outcomes) < len(items):
+            _kill(pid)
+        _, status = os.waitpid(pid, 0)
+    if stopped is None and ended and len(outcomes) < len(items):
+        number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        if number is not None and memory_mb and number in (signal.SIGABRT, signal.SIGKILL,
+                                                           signal.SIGSEGV):
+            stopped = MemoryLimitReached(memory_mb)
+        elif number is not None:
+            stopped = WorkerCrashed(f"the worker was ended by signal {number} "
+                                    f"({signal.Signals(number).name})")
+        else:
+            stopped = WorkerCrashed(f"the worker exited with status "
+                                    f"{os.waitstatus_to_exitcode(status)} without an answer")
+    if stopped is not None:
+        raise Stopped(len(outcomes), stopped, outcomes)
+    return outcomes
+
+
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
