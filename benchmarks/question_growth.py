@@ -5,8 +5,10 @@
 
 Each corpus comes from ``benchmarks/corpus.py`` and is reasoned the way ``benchmarks/growth.py``
 does it (``rules.load_store`` then ``rules.close``); both are kept under ``--work`` (default
-``/tmp/coprod-kg-question-growth``), so a second run only times. The queries timed are this
-checkout's, not the corpus's copies, so a rewritten query is timed on the same stores.
+``/tmp/coprod-kg-question-growth``) with a digest of what they were made from, so a second run
+only times, and a change to the generator, the data or the ontology makes them again. The
+queries timed are this checkout's, not the corpus's copies, so a rewritten query is timed on the
+same stores.
 
 Each question runs with its first parameter value (as ``query.parameter_sets`` lists them) on the
 embedded pyoxigraph store, in this process, every row read. A run under 2 s is repeated and the
@@ -36,16 +38,21 @@ def reasoned_store(k: int, work: Path):
     from coprod_kg.project import Project
     import corpus
 
+    from growth import _stamp
+
     folder = work / f"k{k}"
-    closure = folder / "closure.nt"
+    closure, marker, stamp = folder / "closure.nt", folder / ".corpus-stamp", _stamp()
     store = ox.Store()
-    if closure.is_file():
+    # A kept closure is used only while the generator, the data and the ontology it came from
+    # are unchanged; otherwise the corpus is generated and reasoned again.
+    if closure.is_file() and marker.is_file() and marker.read_text() == stamp:
         store.bulk_load(path=str(closure), format=ox.RdfFormat.N_TRIPLES)
         return store
     corpus.generate(k, folder)
     store = rules.load_store(Project(folder).input_files())
     rules.close(store)
     write_atomic(closure, rules.sorted_ntriples(store))
+    write_atomic(marker, stamp)
     return store
 
 
