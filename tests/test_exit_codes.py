@@ -76,7 +76,10 @@ def test_exit_130_interrupted_during_start_up_without_a_traceback(delay, store):
         _, err = process.communicate(timeout=120)
     if process.returncode == 0:
         pytest.skip("validate finished before the signal")
-    assert process.returncode == cli.EXIT_INTERRUPTED, err
+    # Before the interpreter installs its SIGINT handler, and again while it shuts down after
+    # main() returned, the signal has its default action: the process ends by SIGINT, which a
+    # shell reports as 130 too. Any other ending, or a traceback, is a failure.
+    assert process.returncode in (cli.EXIT_INTERRUPTED, -signal.SIGINT), err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 
