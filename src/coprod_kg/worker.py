@@ -110,6 +110,18 @@ def _limit_child(memory_mb: int | None, no_new_files: bool) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (_lowest_free_descriptor(), hard))
 
 
+def _next_chunk(read_fd: int, deadline: float | None) -> bytes | None:
+    """The next bytes the child wrote (b"" once it closed its end), or None if ``deadline`` (a
+    time.monotonic() value; None for no limit) passes first."""
+    while True:
+        wait = _LONGEST_WAIT if deadline is None else deadline - time.monotonic()
+        if wait <= 0:
+            return None
+        ready, _, _ = select.select([read_fd], [], [], min(wait, _LONGEST_WAIT))
+        if ready:
+            return os.read(read_fd, 1 << 20)
+
+
 def _child(write_fd: int, fn: Callable, args: tuple, kwargs: dict, memory_mb: int | None,
            no_new_files: bool) -> None:
     """Run in the forked child: do the work, send back the outcome, and never return."""
@@ -174,13 +186,9 @@ def call(fn: Callable[..., Any], *args, timeout: float | None = None,
     finished = False
     try:
         while True:
-            wait = _LONGEST_WAIT if deadline is None else deadline - time.monotonic()
-            if wait <= 0:
+            chunk = _next_chunk(read_fd, deadline)
+            if chunk is None:
                 break
-            ready, _, _ = select.select([read_fd], [], [], min(wait, _LONGEST_WAIT))
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 1 << 20)
             if not chunk:
                 finished = True
                 break
@@ -303,14 +311,10 @@ def call_each(fn: Callable[[Any], Any], items: list, timeout: float | None = Non
     try:
         deadline = None if limit is None else time.monotonic() + limit
         while len(outcomes) < len(items):
-            wait = _LONGEST_WAIT if deadline is None else deadline - time.monotonic()
-            if wait <= 0:
+            chunk = _next_chunk(read_fd, deadline)
+            if chunk is None:
                 stopped = TimeLimitReached(timeout)
                 break
-            ready, _, _ = select.select([read_fd], [], [], min(wait, _LONGEST_WAIT))
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 1 << 20)
             if not chunk:
                 ended = True
                 break
