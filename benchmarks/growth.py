@@ -647,7 +647,8 @@ QUESTION_LIMIT = 30.0  # seconds before a question on the server is stopped (the
 
 
 def _serve_requests(corpus: Path, endpoint) -> list[tuple[str, str, dict]]:
-    """The mix of requests: a question URL, an IRI page, a SPARQL ASK and a SPARQL SELECT."""
+    """The mix of requests: a question URL (its first page, since its whole answer grows with K
+    and passes the row cap from K = 100), an IRI page, a SPARQL ASK and a SPARQL SELECT."""
     from coprod_kg.query import discover
     queries = {q.name: q for q in discover(corpus / "queries")}
     question = queries.get("06-principle-outcome-paths") or next(iter(queries.values()))
@@ -659,7 +660,7 @@ def _serve_requests(corpus: Path, endpoint) -> list[tuple[str, str, dict]]:
     select = ("SELECT ?finding ?label WHERE { ?finding a <https://w3id.org/coprod-kg/ontology#Finding> ; "
               "<http://www.w3.org/2000/01/rdf-schema#label> ?label } LIMIT 50")
     ask = "ASK { ?s a <https://w3id.org/coprod-kg/ontology#ReviewedStudy> }"
-    return [("question", f"/questions/{slug}", {**params, "format": "json"}),
+    return [("question", f"/questions/{slug}", {**params, "page": "1", "format": "json"}),
             ("IRI page", study, {}),
             ("SPARQL ASK", "/sparql", {"query": ask}),
             ("SPARQL SELECT", "/sparql", {"query": select})]
@@ -699,7 +700,9 @@ def driver_serve_load(k: int, corpus: Path, work: Path, limit: float) -> dict:
                 response = client.get(path, params=params,
                                       headers={"Accept": "text/html" if kind == "IRI page"
                                                else "application/sparql-results+json"})
-                return kind, time.perf_counter() - started, response.status_code
+                took = time.perf_counter() - started
+                return kind, took, response.status_code, (
+                    "" if response.status_code == 200 else " ".join(response.text.split())[:200])
 
             started = time.perf_counter()
             with ThreadPoolExecutor(SERVE_CLIENTS) as pool:
@@ -714,12 +717,13 @@ def driver_serve_load(k: int, corpus: Path, work: Path, limit: float) -> dict:
         cuts = statistics.quantiles(latencies, n=100, method="inclusive")
         return {"p50": cuts[49], "p99": cuts[98], "n": len(latencies)}
 
-    kinds = {kind: percentiles([t for name, t, _ in done if name == kind]) for kind, *_ in mix}
-    failures = {f"{kind} {status}": 0 for kind, _, status in done if status != 200}
-    for kind, _, status in done:
-        if status != 200:
-            failures[f"{kind} {status}"] += 1
-    overall = percentiles([t for _, t, _ in done])
+    kinds = {kind: percentiles([t for name, t, *_ in done if name == kind]) for kind, *_ in mix}
+    failures: dict = {}
+    for kind, _, status, message in done:
+        if status != 200:  # how many, and the server's reason for the first
+            failure = failures.setdefault(f"{kind} {status}", {"n": 0, "reason": message})
+            failure["n"] += 1
+    overall = percentiles([t for _, t, *_ in done])
     return {"clients": SERVE_CLIENTS, "requests": len(done), "each": kinds, **overall,
             "requests per s": len(done) / elapsed, "failures": failures, "startup": startup,
             "cpu": spent, "peak_mb": peak, "paths": {kind: path for kind, path, _ in mix}}
@@ -1134,9 +1138,14 @@ def _serve_table(results: dict) -> list[str]:
         e = runs[k]["serve_load"]
         cells = [f"{e['each'][kind]['p50']:.3f} / {e['each'][kind]['p99']:.3f}" if kind in e["each"]
                  else "" for kind in kinds]
-        failed = sum(e.get("failures", {}).values())
+        failed = sum(f["n"] if isinstance(f, dict) else f for f in e.get("failures", {}).values())
         out.append(f"| {k} | " + " | ".join(cells) + f" | {e['p50']:.3f} / {e['p99']:.3f} | "
                    f"{e['requests per s']:.1f} | {failed} | {e['startup']['wall']:.0f} s |")
+    reasons = [f"K = {k}, {name}: {f['n']} × \"{f['reason']}\"" for k in ks
+               for name, f in sorted(runs[k]["serve_load"].get("failures", {}).items())
+               if isinstance(f, dict) and f.get("reason")]
+    if reasons:
+        out += ["", "Refused requests, with the server's reason: " + "; ".join(reasons) + "."]
     example = runs[ks[-1]]["serve_load"].get("paths", {})
     if example:
         out += ["", "The mix: " + "; ".join(f"{kind} `{path}`" for kind, path in example.items())

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 import pytest
@@ -21,7 +22,7 @@ from starlette.testclient import TestClient
 
 from coprod_kg.cli import main
 from coprod_kg.namespace import BASE, PREFIXES
-from coprod_kg.query import Result, _value, discover, parameter_sets, run
+from coprod_kg.query import Result, _value, discover, find_query, parameter_sets, run
 from coprod_kg.serve import prepare_store
 from coprod_kg.serve.app import Settings, create_app
 from coprod_kg.serve.describe import description
@@ -199,6 +200,68 @@ def test_the_row_cap_refuses_a_larger_answer(project, store_folder):
 
 
 # ---------------------------------------------------------------- the questions as URLs
+
+
+def _page_rows(response) -> tuple[list[str], list[dict]]:
+    results = parsed(response)
+    columns = [v.value for v in results.variables]
+    return columns, [{c: _value(s[c]) for c in columns} for s in results]
+
+
+def test_a_question_over_the_row_cap_is_given_page_by_page(project, store_folder, store):
+    """Over the cap, a question URL says how to page it; following its `next` links from page
+    1 gives the library's answer, and the last page links no further."""
+    query = find_query(ROOT / "queries", "principle-outcome-paths")
+    params = next(p for p in parameter_sets(query, store) if len(run(query, store, p).rows) > 14)
+    expected = run(query, store, params)
+    path = "/questions/principle-outcome-paths"
+    with TestClient(app_for(project, store_folder, workers=1, row_cap=14)) as capped:
+        whole = capped.get(path, params=params)
+        assert whole.status_code == 400
+        assert "page=1" in whole.text and "more than 14 rows" in whole.text
+        url = path + "?" + urlencode({**params, "per-page": 5, "page": 1})
+        columns, rows, pages = None, [], 0
+        while url:
+            response = capped.get(url)
+            assert response.status_code == 200, response.text
+            got_columns, got = _page_rows(response)
+            assert columns in (None, got_columns) and 1 <= len(got) <= 5
+            columns, rows, pages = got_columns, rows + got, pages + 1
+            assert ("prev" in response.links) == (pages > 1)
+            url = response.links.get("next", {}).get("url")
+        beyond = capped.get(path, params={**params, "per-page": 5, "page": pages + 1})
+        clamped = capped.get(path, params={**params, "per-page": 500, "page": 1})
+    assert pages == -(-len(expected.rows) // 5)
+    assert_same_answer(query, expected, Result(query, columns, rows))
+    assert _page_rows(beyond)[1] == [] and "prev" in beyond.links and "next" not in beyond.links
+    assert len(_page_rows(clamped)[1]) == 14 and "next" in clamped.links
+
+
+def test_a_page_in_html_says_which_rows_it_shows_and_links_the_next(client, store):
+    query = find_query(ROOT / "queries", "principle-outcome-paths")
+    params = next(p for p in parameter_sets(query, store) if len(run(query, store, p).rows) > 4)
+    response = client.get("/questions/principle-outcome-paths",
+                          params={**params, "per-page": 2, "page": 2, "format": "html"})
+    assert response.status_code == 200
+    assert "Rows 3–4 (more follow)" in response.text
+    assert 'rel="next"' in response.text and 'rel="prev"' in response.text
+    assert response.text.count("<tr>") == 3  # the header and two rows
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "٣", ""])
+def test_a_page_number_that_is_not_a_whole_number_from_one_is_refused(client, value):
+    for name in ("page", "per-page"):
+        response = client.get("/questions/principle-prevalence", params={name: value})
+        assert response.status_code == 400
+        assert f"{name} must be a whole number from 1" in response.text
+
+
+def test_no_question_takes_a_parameter_named_like_a_page_control():
+    from coprod_kg.serve.app import CONTROLS
+
+    taken = {param.name for query in QUESTIONS for param in query.params}
+    assert taken and not taken & set(CONTROLS)
+
 
 QUESTIONS = discover(ROOT / "queries")
 

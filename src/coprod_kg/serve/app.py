@@ -41,6 +41,10 @@ from .pool import GRAPH_TYPES, RESULT_TYPES, Answer, Job, Pool
 RESULT_OFFERS = [*RESULT_TYPES, "text/html"]
 GRAPH_OFFERS = [*GRAPH_TYPES, "text/html"]
 MAX_BODY = 1024 * 1024
+# Names a question URL takes besides the question's own parameters (which never use them: a
+# test checks the shipped questions).
+PAGE_SIZE = 1000  # rows a page of a question's answer holds unless per-page says otherwise
+CONTROLS = ("format", "page", "per-page")
 PAGE_OFFERS = ["text/html", "text/turtle", "application/ld+json", "application/n-triples",
                "application/rdf+xml"]
 
@@ -114,7 +118,7 @@ def create_app(settings: Settings) -> Starlette:
         return choose(request.headers.get("accept"), offers)
 
     async def answer(request: Request, text: str, substitutions: dict, title: str,
-                     context: dict | None = None) -> Response:
+                     context: dict | None = None, page: tuple[int, int] | None = None) -> Response:
         form = query_form(text)
         offers = GRAPH_OFFERS if form in ("CONSTRUCT", "DESCRIBE") else RESULT_OFFERS
         media = wanted(request, offers)
@@ -122,6 +126,9 @@ def create_app(settings: Settings) -> Starlette:
             return problem(request, 406, "none of the accepted types can be given; ask for one "
                            f"of: {', '.join(offers)}")
         job = Job(text, substitutions)
+        if page is not None:
+            number, size = page
+            job.offset, job.page_size = (number - 1) * size, size
         html = media == "text/html"
         if form in ("CONSTRUCT", "DESCRIBE"):
             job.graph_type = "text/turtle" if html else media
@@ -129,11 +136,23 @@ def create_app(settings: Settings) -> Starlette:
             job.result_type = "application/sparql-results+json" if html else media
         result: Answer = await request.app.state.pool.run(job)
         if result.status != 200:
-            return problem(request, result.status, result.message)
+            message = result.message
+            if result.over_cap and page is None and context and "query" in context:
+                message = (f"the answer has more than {settings.row_cap} rows, the server's row "
+                           f"cap; ask for it a page at a time: {_page_url(request, 1)} gives the "
+                           f"first {min(PAGE_SIZE, settings.row_cap)} rows, and each page links "
+                           "to the next")
+            return problem(request, result.status, message)
+        links = _page_links(request, page, result.more)
+        headers = {"Vary": "Accept"}
+        if links:
+            headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
         if not html:
             return Response(result.body, media_type=_with_charset(result.media_type),
-                            headers={"Vary": "Accept"})
-        context = {"title": title, **(context or {})}
+                            headers=headers)
+        context = {"title": title, **(context or {}), "links": links}
+        if page is not None:
+            context["first_row"] = (page[0] - 1) * page[1] + 1
         if form in ("CONSTRUCT", "DESCRIBE"):
             context.update(kind="graph", text=result.body.decode("utf-8"))
         else:
@@ -145,7 +164,7 @@ def create_app(settings: Settings) -> Starlette:
                 rows = [[_cell(binding.get(c)) for c in columns]
                         for binding in document["results"]["bindings"]]
                 context.update(kind="table", columns=columns, rows=rows)
-        return templates.TemplateResponse(request, "results.html", context)
+        return templates.TemplateResponse(request, "results.html", context, headers=headers)
 
     async def sparql(request: Request) -> Response:
         try:
@@ -171,8 +190,9 @@ def create_app(settings: Settings) -> Starlette:
 
     async def question(request: Request) -> Response:
         name = request.path_params["name"]
-        values = {k: v for k, v in request.query_params.items() if k != "format"}
+        values = {k: v for k, v in request.query_params.items() if k not in CONTROLS}
         try:
+            page = _page(request.query_params, settings.row_cap)
             found = find_query(settings.project.queries_dir, name) if "/" not in name else None
             if found is None or found.path.parent != settings.project.queries_dir:
                 raise QueryError(f"unknown query {name!r}")
@@ -181,7 +201,7 @@ def create_app(settings: Settings) -> Starlette:
             status = 404 if str(error).startswith("unknown query") else 400
             return problem(request, status, str(error))
         return await answer(request, found.text, bindings, found.title,
-                            {"query": found, "values": values})
+                            {"query": found, "values": values}, page)
 
     def explorer(request: Request) -> Response:
         if "explorer" not in state:
@@ -236,6 +256,39 @@ def create_app(settings: Settings) -> Starlette:
                                      allow_methods=["GET", "POST"],
                                      allow_headers=["Accept", "Content-Type"]))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def _page(params, row_cap: int) -> tuple[int, int] | None:
+    """The page of a question's answer asked for by ``page`` (from 1) and ``per-page`` (rows,
+    at most the row cap; PAGE_SIZE by default), or None for the whole answer. Raises QueryError
+    for a value that is not a whole number in range."""
+    if "page" not in params and "per-page" not in params:
+        return None
+    numbers = {}
+    for name, default, top in (("page", "1", None), ("per-page", str(PAGE_SIZE), row_cap)):
+        raw = params.get(name, default)
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise QueryError(f"{name} must be a whole number from 1, not {raw!r}")
+        numbers[name] = int(raw) if top is None else min(int(raw), top)
+    return numbers["page"], numbers["per-page"]
+
+
+def _page_url(request: Request, number: int) -> str:
+    """This request's URL (path and query) for page ``number`` of the answer."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return f"{request.url.path}?{urlencode([*kept, ('page', str(number))])}"
+
+
+def _page_links(request: Request, page: tuple[int, int] | None, more: bool) -> dict[str, str]:
+    """The ``prev`` and ``next`` pages of a paged answer (RFC 8288 link relations)."""
+    if page is None:
+        return {}
+    links = {}
+    if page[0] > 1:
+        links["prev"] = _page_url(request, page[0] - 1)
+    if more:
+        links["next"] = _page_url(request, page[0] + 1)
+    return links
 
 
 async def _protocol_request(request: Request) -> tuple[str | None, list[str]]:

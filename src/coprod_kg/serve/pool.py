@@ -42,6 +42,9 @@ class Job:
     substitutions: dict = field(default_factory=dict)
     result_type: str = "application/sparql-results+json"
     graph_type: str = "text/turtle"
+    # A page of the answer: skip ``offset`` rows (or triples), then give at most ``page_size``.
+    offset: int = 0
+    page_size: int | None = None
 
 
 @dataclass
@@ -52,6 +55,8 @@ class Answer:
     body: bytes = b""
     media_type: str = "text/plain; charset=utf-8"
     message: str = ""
+    more: bool = False  # a page was asked for, and rows follow it
+    over_cap: bool = False  # refused because the whole answer passes the row cap
 
 
 class QueryTimeout(Exception):
@@ -81,6 +86,26 @@ def _term_json(term) -> dict:
     raise ValueError("quoted triples cannot be returned here")
 
 
+def _taken(items, job: Job, row_cap: int) -> tuple[list | None, bool]:
+    """The rows (or triples) of ``items`` to send, and whether more follow the page asked for;
+    None when the whole answer, or the page, would pass the row cap."""
+    if job.page_size is None:
+        limit, skip = row_cap, 0
+    else:
+        limit, skip = min(job.page_size, row_cap), job.offset
+    taken = []
+    for item in items:
+        if skip:
+            skip -= 1
+            continue
+        if len(taken) == limit:
+            if job.page_size is None:
+                return None, False
+            return taken, True
+        taken.append(item)
+    return taken, False
+
+
 def execute(store, job: Job, row_cap: int) -> Answer:
     """Run one job on a store and serialise its answer (used inside a worker process)."""
     import pyoxigraph as ox
@@ -95,24 +120,22 @@ def execute(store, job: Job, row_cap: int) -> Answer:
             return Answer(200, results.serialize(format=fmt), job.result_type)
         if isinstance(results, ox.QuerySolutions):
             names = [variable.value for variable in results.variables]
-            rows = []
-            for solution in results:
-                if len(rows) == row_cap:
-                    return _over_cap(row_cap)
-                rows.append({n: _term_json(solution[n]) for n in names if solution[n] is not None})
+            solutions, more = _taken(results, job, row_cap)
+            if solutions is None:
+                return _over_cap(row_cap)
+            rows = [{n: _term_json(s[n]) for n in names if s[n] is not None} for s in solutions]
             # pyoxigraph writes every results format; it reads them too, so the capped rows go
             # back through its JSON reader to be written in the format asked for.
             document = json.dumps({"head": {"vars": names}, "results": {"bindings": rows}})
             fmt = getattr(ox.QueryResultsFormat, RESULT_TYPES[job.result_type])
             parsed = ox.parse_query_results(document.encode(), format=ox.QueryResultsFormat.JSON)
-            return Answer(200, parsed.serialize(format=fmt), job.result_type)
-        triples = []
-        for triple in results:
-            if len(triples) == row_cap:
-                return _over_cap(row_cap)
-            triples.append(triple)
+            return Answer(200, parsed.serialize(format=fmt), job.result_type, more=more)
+        triples, more = _taken(results, job, row_cap)
+        if triples is None:
+            return _over_cap(row_cap)
         fmt = getattr(ox.RdfFormat, GRAPH_TYPES[job.graph_type])
-        return Answer(200, ox.serialize(triples, format=fmt, prefixes=PREFIXES), job.graph_type)
+        return Answer(200, ox.serialize(triples, format=fmt, prefixes=PREFIXES), job.graph_type,
+                      more=more)
     except SyntaxError as error:
         return Answer(400, message=f"SPARQL syntax error: {error}")
     except (OSError, RuntimeError, ValueError, TypeError) as error:
@@ -123,7 +146,8 @@ def execute(store, job: Job, row_cap: int) -> Answer:
 
 def _over_cap(row_cap: int) -> Answer:
     return Answer(400, message=f"the answer has more than {row_cap} rows, the server's row cap; "
-                               "add LIMIT (and OFFSET to page) or narrow the query")
+                               "add LIMIT (and OFFSET to page) or narrow the query",
+                  over_cap=True)
 
 
 def _refusal(job: Job, timeout: float) -> Answer | None:
