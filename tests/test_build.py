@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from coprod_kg.atomic import STAGING_PREFIX, publish_folder, remove_stale_staging
+from coprod_kg.atomic import (STAGING_PREFIX, publish_folder, remove_stale_staging, staging_folder,
+                              write_atomic)
 
 from conftest import ROOT
 
@@ -93,6 +94,17 @@ def test_publish_swaps_a_whole_folder_and_keeps_the_cache(tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["cache", "new.txt"]
     assert (target / "cache" / "closure.nt").read_text() == "kept"
     assert not staging.exists()
+
+
+def test_a_published_folder_is_as_readable_as_the_files_in_it(tmp_path):
+    """A staging folder starts private (mkdtemp); the folder it becomes is for sharing, as the
+    0644 files written into it are."""
+    target = tmp_path / "build"
+    staging = staging_folder(target)
+    write_atomic(staging / "report.md", "# report\n")
+    publish_folder(staging, target)
+    assert target.stat().st_mode & 0o777 == 0o755
+    assert (target / "report.md").stat().st_mode & 0o777 == 0o644
 
 
 def test_stale_staging_folders_of_dead_writers_are_removed(tmp_path):

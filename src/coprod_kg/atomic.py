@@ -114,8 +114,12 @@ def staging_folder(target: Path) -> Path:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target.parent)
-    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}.{os.getpid()}.",
-                                 dir=target.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}.{os.getpid()}.",
+                                   dir=target.parent))
+    # mkdtemp makes the folder private; once published it is shared, like the files written
+    # into it (write_atomic gives them 0644).
+    os.chmod(folder, 0o755)
+    return folder
 
 
 def _exchange(first: Path, second: Path) -> bool:
