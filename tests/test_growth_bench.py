@@ -83,12 +83,21 @@ def test_the_report_puts_each_k_beside_the_targets(report_paths):
         "each": {"01-a": {"http": {"wall": 0.5, "server cpu": 0.4}, "within target": True},
                  "16-b": {"http": {"wall": 31.0, "server cpu": 30.0}, "within target": False}},
         "over target": ["16-b"], "slowest http wall": 31.0, "cpu": 30.4, "peak_mb": 900.0}
+    runs["1000"]["publish_endpoint"] = {"stopped": "at the limit of 900 s", "cpu at stop": 164.0,
+                                        "asserted triples": 7804595, "inferred triples": 0}
+    runs["100"]["serve_load"] = {
+        "each": {"question": {"p50": 0.2, "p99": 0.4, "n": 50}}, "p50": 0.2, "p99": 0.4,
+        "requests per s": 5.0, "startup": {"wall": 30.0},
+        "failures": {"question 400": {"n": 3, "reason": "the answer has more than 10000 rows"}}}
     growth.write_report({"runs": runs})
     text = (report_paths / "benchmarks.md").read_text()
     assert "K = 1000 (8,000,000 triples)" in text
     assert "**1 of 2 within 10 s**" in text and "`16-b` 31.0 s" in text
     assert "**stopped at the limit of 900 s** of wall time, after 850 s of CPU" in text
     assert "**4.2 s** — **met**" in text
+    assert "publish: **stopped at the limit of 900 s**, after 164 s of its CPU" in text
+    assert "7,804,595 asserted" in text
+    assert "| 3 |" in text and 'question 400: 3 × "the answer has more than 10000 rows"' in text
     assert (report_paths / "growth.svg").read_text().startswith("<?xml")
 
 
