@@ -200,7 +200,7 @@ def build(project: Project, echo: Callable[[str], None] = print,
         store = engine
     elif store is None:
         store = open_store(project, closure_file)
-    summary.asserted = len(loaded.graph)
+    summary.asserted = loaded.size()
     summary.inferred = len(store) - summary.asserted
     step("running the quality checks")
     summary.checks = run_checks(store, project.checks_dir)
