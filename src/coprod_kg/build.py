@@ -69,6 +69,8 @@ def answer_all(project: Project, store, progress: Callable | None = None) -> lis
     from .batch import answer_all_grouped
     from .query import discover, parameter_sets
 
+    if progress:
+        progress("answering the questions")
     jobs = [(query, parameter_sets(query, store)) for query in discover(project.queries_dir)]
     total = sum(len(sets) for _, sets in jobs)
     answers, done = [], 0
