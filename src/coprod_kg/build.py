@@ -127,7 +127,7 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
     # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
     written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project, loaded.fingerprint).read_bytes()))
     files = {path.name: path for path in written}
-    void = void_description(loaded.graph, files, len(loaded.graph))
+    void = void_description(loaded.vocabulary(), files, loaded.size())
     written.append(write_atomic(out / "void.ttl", serialise(void, "turtle")))
     return written
 

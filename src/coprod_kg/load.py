@@ -39,6 +39,7 @@ LIMITS = {
 BOM = b"\xef\xbb\xbf"
 RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 XSD_STRING = str(XSD.string)
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -177,6 +178,26 @@ class LoadedGraph:
                     return None
             found = self._ox_origins.get(node)
         return found
+
+    def vocabulary(self) -> Graph:
+        """A small graph with the same predicates and the same classes (objects of rdf:type) as
+        the loaded graph, one triple for each, for what reads only which terms are used (the
+        VoID description); the whole graph itself when it is already made."""
+        if self._graph is not None or not self.ox_by_file:
+            return self.graph
+        rdf_type = ox.NamedNode(RDF_TYPE)
+        kept: dict = {}
+        for triples in self.ox_by_file.values():
+            for triple in triples:
+                key = ("class", triple.object) if triple.predicate == rdf_type \
+                    else ("predicate", triple.predicate)
+                if key not in kept:
+                    kept[key] = triple
+        graph = new_graph()
+        for triple in kept.values():
+            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
+                       to_rdflib(triple.object)))
+        return graph
 
     def part(self, paths: Iterable[Path]) -> Graph:
         """The triples of some of the loaded files, as a graph of their own."""
