@@ -166,6 +166,7 @@ DATA_PATTERNS = {
 # Named graphs the rounds keep their bookkeeping in (dropped before close returns).
 DELTA = "urn:coprod-kg:rules:delta"
 ADDED = "urn:coprod-kg:rules:added"
+INFERRED = "urn:coprod-kg:rules:inferred"  # every triple the rules added, all rounds
 
 # The axioms the rules read: triples with these predicates, and typings with these classes.
 # A round after one that added such a triple reads the whole store again.
@@ -176,6 +177,12 @@ AXIOM_PREDICATES = [RDFS + local for local in ("subClassOf", "subPropertyOf", "d
     + [RDF + "first", RDF + "rest"]
 AXIOM_TYPES = [OWL + local for local in ("Class", "SymmetricProperty", "TransitiveProperty",
                                          "FunctionalProperty", "InverseFunctionalProperty")]
+
+
+def _count(store: ox.Store, graph: str) -> int:
+    """How many triples a named graph of the store holds."""
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    return int(next(iter(store.query(query)))["n"].value)
 
 
 def _count_axioms(store: ox.Store) -> int:
@@ -221,17 +228,6 @@ def on_delta(update: str, patterns: list[str]) -> list[str]:
 
 CHAINS = """SELECT DISTINCT ?list WHERE { ?head owl:propertyChainAxiom ?list }"""
 TRANSITIVE = """SELECT DISTINCT ?p WHERE { ?p a owl:TransitiveProperty FILTER isIRI(?p) }"""
-
-# Candidates for is_noise, found through the indexes; is_noise then decides each one.
-NOISE_CANDIDATES = """SELECT ?s ?p ?o WHERE {
-  { VALUES ?p { owl:sameAs owl:equivalentClass owl:equivalentProperty rdfs:subClassOf
-                rdfs:subPropertyOf } ?s ?p ?o FILTER (?s = ?o) }
-  UNION { ?s a ?o FILTER (isLiteral(?o) || (isIRI(?o) && (STRSTARTS(STR(?o), STR(owl:))
-          || STRSTARTS(STR(?o), STR(rdf:)) || STRSTARTS(STR(?o), STR(rdfs:))
-          || STRSTARTS(STR(?o), "http://www.w3.org/2001/XMLSchema#")))) BIND (rdf:type AS ?p) }
-  UNION { VALUES ?s { %s } ?s ?p ?o }
-}"""
-
 
 class RuleError(Exception):
     """The rules cannot run on this store (a malformed axiom, such as a broken list)."""
@@ -335,22 +331,6 @@ def _generated_rules(store: ox.Store, patterns: dict | None = None) -> dict[str,
     return rules
 
 
-def _noise(store: ox.Store) -> set:
-    builtin = " ".join(f"<{p}>" for p in _builtin_subjects(store))
-    found = set()
-    for row in store.query(NOISE_CANDIDATES % builtin, prefixes=PREFIXES):
-        if is_noise(row["s"], row["p"], row["o"]):
-            found.add(ox.Quad(row["s"], row["p"], row["o"]))
-    return found
-
-
-def _builtin_subjects(store: ox.Store) -> list[str]:
-    query = ("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER (isIRI(?s) && (STRSTARTS(STR(?s), STR(owl:))"
-             " || STRSTARTS(STR(?s), STR(rdf:)) || STRSTARTS(STR(?s), STR(rdfs:)) || "
-             "STRSTARTS(STR(?s), \"http://www.w3.org/2001/XMLSchema#\"))) }")
-    return [row["s"].value for row in store.query(query, prefixes=PREFIXES)]
-
-
 def close(store: ox.Store, max_rounds: int = 100) -> Closure:
     """Add the OWL 2 RL closure of the store's default graph to it, in place, without noise.
 
@@ -358,9 +338,16 @@ def close(store: ox.Store, max_rounds: int = 100) -> Closure:
     malformed or the rules do not reach a fixpoint within ``max_rounds``. The rounds are
     semi-naive (see the module's description); the named graphs they use are dropped again.
     """
+    try:
+        return _close(store, max_rounds)
+    finally:
+        store.update(f"DROP SILENT GRAPH <{INFERRED}>")
+
+
+def _close(store: ox.Store, max_rounds: int = 100) -> Closure:
+    """``close``, leaving the inferred triples (noise taken out) also in the graph INFERRED."""
     seconds: dict[str, float] = {}
     asserted = len(store)
-    asserted_noise = _noise(store)
     equality = bool(store.query(EQUALITY_TRIGGERS, prefixes=PREFIXES))
     rounds, axioms_added = 0, False
     try:
@@ -385,15 +372,21 @@ def close(store: ox.Store, max_rounds: int = 100) -> Closure:
                 rules.update(EQUALITY_RULES)
             _apply(store, rules, patterns, whole, seconds)
             axioms_added = _count_axioms(store) != axioms
-            store.update(f"DROP SILENT GRAPH <{DELTA}>")
-            store.update(f"MOVE SILENT GRAPH <{ADDED}> TO GRAPH <{DELTA}>")
+            store.update(f"DROP SILENT GRAPH <{DELTA}> ; ADD SILENT GRAPH <{ADDED}> TO GRAPH <{INFERRED}> ; "
+                         f"MOVE SILENT GRAPH <{ADDED}> TO GRAPH <{DELTA}>")
             if not store.query(f"ASK {{ GRAPH <{DELTA}> {{ ?s ?p ?o }} }}"):
                 break
     finally:
         store.update(f"DROP SILENT GRAPH <{DELTA}> ; DROP SILENT GRAPH <{ADDED}>")
-    for quad in _noise(store) - asserted_noise:
+    # Every inferred triple was new when it was added, so the noise among them is all the
+    # noise to take out: noise that was asserted stays.
+    inferred = ox.NamedNode(INFERRED)
+    noise = [quad for quad in store.quads_for_pattern(None, None, None, inferred)
+             if is_noise(quad.subject, quad.predicate, quad.object)]
+    for quad in noise:
         store.remove(quad)
-    return Closure(store, asserted, len(store) - asserted, rounds, seconds)
+        store.remove(ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph()))
+    return Closure(store, asserted, _count(store, INFERRED), rounds, seconds)
 
 
 def _apply(store: ox.Store, rules: dict[str, str], patterns: dict[str, list[str]], whole: bool,
@@ -621,23 +614,27 @@ def close_with_forms(store: ox.Store, asserted: list) -> tuple[Closure, bytes]:
 
     The asserted triples are written with their lexical forms as parsed, and an inferred triple
     gets back the written form of the literal it was derived from, as ``reason`` gives them;
-    everything stays on pyoxigraph, so no triple passes through rdflib.
+    everything stays on pyoxigraph, so no triple passes through rdflib. The inferred triples
+    are read from the graph the rule engine keeps them in, not told apart from a second dump.
     """
     from .cache import ntriples_lines
 
-    before = set(ntriples_lines(_dump(store)))
-    closure = close(store)
+    try:
+        closure = _close(store)
+        inferred = store.dump(format=ox.RdfFormat.N_TRIPLES,
+                              from_graph=ox.NamedNode(INFERRED)).decode("utf-8")
+    finally:
+        store.update(f"DROP SILENT GRAPH <{INFERRED}>")
     labels = stable_blank_labels(store)
     forms = _written_forms(asserted)
     lines = set()
     for line in ntriples_lines(ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")):
         lines.add(_relabel(line, labels) if "_:" in line else line)
-    for line in ntriples_lines(_dump(store)):
-        if line in before:
-            continue
+    for line in ntriples_lines(inferred):
         if forms and '"' in line:
             subject, predicate, obj = line[:-2].split(" ", 2)
             if obj in forms:
                 line = f"{subject} {predicate} {forms[obj]} ."
         lines.add(_relabel(line, labels) if "_:" in line else line)
+    del inferred
     return closure, ("\n".join(sorted(lines)) + "\n").encode("utf-8")
