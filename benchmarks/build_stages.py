@@ -8,7 +8,7 @@ removed first, so the build is cold (the closure is reasoned again). Queries run
 limit, so a slow question is measured rather than stopped. Each stage is reported with its CPU
 seconds (this process and the query workers it forked and waited for), wall seconds, and the
 peak resident memory of the build at the end (the workers are forks that share its pages).
-With ``--profile`` a cProfile of the parent process is written there.
+With ``--profile`` a cProfile of the parent process, in CPU seconds, is written there.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU seconds: the machine is shared
         profiler.enable()
     code, summary = build(project, echo=lambda message: None, progress=progress)
     if profiler:

@@ -223,3 +223,28 @@ def test_a_file_past_the_size_limit_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("COPROD_KG_MAX_BYTES", "1000")
     with pytest.raises(InputError, match="more than the limit of 1000.*COPROD_KG_MAX_BYTES"):
         parse_file(path)
+
+
+def test_checks_and_validation_read_the_triples_without_an_rdflib_copy(project):
+    from coprod_kg.load import load_project
+    from coprod_kg.validate import curation_checks, load_shapes, validate
+
+    loaded = load_project(project)
+    unknown, problems, _ = curation_checks(project, loaded)
+    report = validate(loaded, load_shapes(project.shapes_file), loaded.part(project.ontology_files))
+    assert (unknown, problems, report.conforms) == ([], [], True)
+    assert loaded._graph is None and loaded._by_file is None
+    assert loaded.size() == len(loaded.graph) > 8000
+
+
+def test_the_vocabulary_graph_uses_the_terms_the_whole_graph_uses(project):
+    from rdflib.namespace import RDF
+
+    from coprod_kg.load import load_project
+
+    loaded = load_project(project)
+    vocabulary = loaded.vocabulary()
+    graph = loaded.graph
+    assert len(vocabulary) < len(graph) / 10
+    assert set(vocabulary.predicates()) == set(graph.predicates())
+    assert set(vocabulary.objects(None, RDF.type)) == set(graph.objects(None, RDF.type))

@@ -69,6 +69,8 @@ def answer_all(project: Project, store, progress: Callable | None = None) -> lis
     from .batch import answer_all_grouped
     from .query import discover, parameter_sets
 
+    if progress:
+        progress("answering the questions")
     jobs = [(query, parameter_sets(query, store)) for query in discover(project.queries_dir)]
     total = sum(len(sets) for _, sets in jobs)
     answers, done = [], 0
@@ -125,7 +127,7 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
     # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
     written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project, loaded.fingerprint).read_bytes()))
     files = {path.name: path for path in written}
-    void = void_description(loaded.graph, files, len(loaded.graph))
+    void = void_description(loaded.vocabulary(), files, loaded.size())
     written.append(write_atomic(out / "void.ttl", serialise(void, "turtle")))
     return written
 
@@ -200,7 +202,7 @@ def build(project: Project, echo: Callable[[str], None] = print,
         store = engine
     elif store is None:
         store = open_store(project, closure_file)
-    summary.asserted = len(loaded.graph)
+    summary.asserted = loaded.size()
     summary.inferred = len(store) - summary.asserted
     step("running the quality checks")
     summary.checks = run_checks(store, project.checks_dir)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -40,35 +39,112 @@ LIMITS = {
 BOM = b"\xef\xbb\xbf"
 RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 XSD_STRING = str(XSD.string)
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
-@dataclass
 class LoadedGraph:
-    """An rdflib graph and, for each subject, the file that described it."""
+    """The loaded triples, and for each subject the file that described it.
 
-    graph: Graph
-    origins: dict = field(default_factory=dict)
-    by_file: dict[Path, list[tuple]] = field(default_factory=dict)
-    sources: list[Source] = field(default_factory=list)
-    fingerprint: str | None = None  # the cache key of these bytes (load_project sets it)
-    # The same triples as pyoxigraph parsed them, per file (lexical forms as written).
-    ox_by_file: dict[Path, list] = field(default_factory=dict)
-    _store: object = field(default=None, repr=False)
+    The triples are kept as pyoxigraph parsed them, per file (``ox_by_file``, lexical forms as
+    written). The rdflib views (``graph``, ``by_file``) are made on first use only: the build
+    validates, reasons and checks on pyoxigraph, and an rdflib copy of a large corpus costs more
+    than all of that (about 1.4 KB and 30 µs a triple). A LoadedGraph made from an rdflib graph
+    (``LoadedGraph(graph)``, then ``by_file`` and ``origins`` filled) works as before.
+    """
+
+    def __init__(self, graph: Graph | None = None, origins: dict | None = None,
+                 by_file: dict[Path, list[tuple]] | None = None,
+                 sources: list[Source] | None = None, fingerprint: str | None = None,
+                 ox_by_file: dict[Path, list] | None = None):
+        self._graph = graph
+        self.origins = origins if origins is not None else {}  # rdflib subject -> file
+        self._by_file = by_file if by_file is not None else ({} if graph is not None else None)
+        self.sources = sources if sources is not None else []
+        self.fingerprint = fingerprint  # the cache key of these bytes (load_project sets it)
+        # The same triples as pyoxigraph parsed them, per file (lexical forms as written).
+        self.ox_by_file = ox_by_file if ox_by_file is not None else {}
+        self._ox_origins: dict = {}  # pyoxigraph subject -> file, for what load_sources read
+        self._shell = None  # the empty graph the rdflib view is made in (its prefixes)
+        self._store = None
+        self._triples = None
+
+    def __repr__(self) -> str:
+        return f"LoadedGraph({len(self.files)} files)"
+
+    @property
+    def graph(self) -> Graph:
+        """The loaded triples as an rdflib graph, made on first use."""
+        if self._graph is None:
+            graph = self._namespace_graph()
+            if self._by_file is not None:
+                for triples in self._by_file.values():
+                    for triple in triples:
+                        graph.add(triple)
+            else:
+                for triples in self.ox_by_file.values():
+                    for triple in triples:
+                        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
+                                   to_rdflib(triple.object)))
+            self._graph = graph
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: Graph) -> None:
+        self._graph = graph
+
+    @property
+    def by_file(self) -> dict[Path, list[tuple]]:
+        """Each file's triples as rdflib triples, made on first use."""
+        if self._by_file is None:
+            self._by_file = {path: [tuple(map(to_rdflib, triple)) for triple in triples]
+                             for path, triples in self.ox_by_file.items()}
+        return self._by_file
+
+    @by_file.setter
+    def by_file(self, by_file: dict) -> None:
+        self._by_file = by_file
+
+    def _namespace_graph(self) -> Graph:
+        if self._shell is None:
+            self._shell = new_graph()
+        return self._shell
+
+    @property
+    def namespace_manager(self):
+        """The prefixes terms are shown with (those of ``graph``, without making it)."""
+        return self._graph.namespace_manager if self._graph is not None \
+            else self._namespace_graph().namespace_manager
+
+    def ox_files(self) -> dict[Path, list]:
+        """Each file's triples as pyoxigraph triples (converted from ``by_file`` for a
+        LoadedGraph made without pyoxigraph's)."""
+        if self.ox_by_file or self._by_file is None:
+            return self.ox_by_file
+        return {path: [ox.Triple(*map(to_pyoxigraph, triple)) for triple in triples]
+                for path, triples in self._by_file.items()}
 
     def triples(self) -> list:
         """Every loaded triple once, as pyoxigraph triples with their lexical forms as written
         (the order is the files' and then the triples' own)."""
-        seen: set = set()
-        found = []
-        for triples in self.ox_by_file.values():
-            for triple in triples:
-                if triple not in seen:
-                    seen.add(triple)
-                    found.append(triple)
-        return found
+        if self._triples is None:
+            seen: set = set()
+            found = []
+            for triples in self.ox_by_file.values():
+                for triple in triples:
+                    if triple not in seen:
+                        seen.add(triple)
+                        found.append(triple)
+            self._triples = found
+        return self._triples
+
+    def size(self) -> int:
+        """How many distinct triples were loaded (``len(graph)``, without making the graph)."""
+        if self._graph is not None or not self.ox_by_file:
+            return len(self.graph)
+        return len(self.triples())
 
     def store(self) -> ox.Store:
         """A pyoxigraph store of the loaded triples, made once and shared: validation reads it
@@ -89,15 +165,50 @@ class LoadedGraph:
 
     @property
     def files(self) -> list[Path]:
-        return list(self.by_file)
+        return list(self.ox_by_file if self._by_file is None else self._by_file)
 
     def origin(self, node) -> Path | None:
-        return self.origins.get(node)
+        """The file that first described ``node`` (an rdflib or a pyoxigraph term)."""
+        found = self.origins.get(node)
+        if found is None and self._ox_origins:
+            if not isinstance(node, (ox.NamedNode, ox.BlankNode, ox.Literal)):
+                try:
+                    node = to_pyoxigraph(node)
+                except (TypeError, ValueError):
+                    return None
+            found = self._ox_origins.get(node)
+        return found
+
+    def vocabulary(self) -> Graph:
+        """A small graph with the same predicates and the same classes (objects of rdf:type) as
+        the loaded graph, one triple for each, for what reads only which terms are used (the
+        VoID description); the whole graph itself when it is already made."""
+        if self._graph is not None or not self.ox_by_file:
+            return self.graph
+        rdf_type = ox.NamedNode(RDF_TYPE)
+        kept: dict = {}
+        for triples in self.ox_by_file.values():
+            for triple in triples:
+                key = ("class", triple.object) if triple.predicate == rdf_type \
+                    else ("predicate", triple.predicate)
+                if key not in kept:
+                    kept[key] = triple
+        graph = new_graph()
+        for triple in kept.values():
+            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate),
+                       to_rdflib(triple.object)))
+        return graph
 
     def part(self, paths: Iterable[Path]) -> Graph:
         """The triples of some of the loaded files, as a graph of their own."""
         wanted = {Path(path).resolve() for path in paths}
         graph = new_graph()
+        if self._by_file is None:
+            for path, triples in self.ox_by_file.items():
+                if path.resolve() in wanted:
+                    for triple in triples:
+                        graph.add(tuple(map(to_rdflib, triple)))
+            return graph
         for path, triples in self.by_file.items():
             if path.resolve() in wanted:
                 for triple in triples:
@@ -256,11 +367,14 @@ def parse_file(path: Path, base_iri: str = BASE) -> list[tuple]:
 
 def parse_bytes(path: Path, raw: bytes, base_iri: str = BASE) -> list[tuple]:
     """Parse the bytes of one Turtle file (read once by the caller) into rdflib triples."""
-    return _parse_both(path, raw, base_iri)[1]
+    return [tuple(map(to_rdflib, triple)) for triple in _parse_checked(path, raw, base_iri)]
 
 
-def _parse_both(path: Path, raw: bytes, base_iri: str = BASE) -> tuple[list, list[tuple]]:
-    """The triples of one file as pyoxigraph parsed them, and as rdflib triples."""
+OWL_IMPORTS = str(OWL.imports)
+
+
+def _parse_checked(path: Path, raw: bytes, base_iri: str = BASE) -> list:
+    """The triples of one file as pyoxigraph parsed them, after every check of parse_file."""
     if raw.startswith(BOM):
         raw = raw[len(BOM):]  # a BOM at the start says only "UTF-8"; Turtle wants none
     try:
@@ -287,42 +401,51 @@ def _parse_both(path: Path, raw: bytes, base_iri: str = BASE) -> tuple[list, lis
         raise InputError(path, f"Turtle syntax error: {_visible(message)}", error.lineno,
                          error.offset) from None
     _check_shape(path, quads)
-    triples = []
-    for quad in quads:
-        triple = (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
-        subject, predicate, obj = triple
-        if predicate == OWL.imports:
-            raise InputError(path, f"owl:imports <{obj}> is refused: coprod-kg never fetches "
-                             "remote or local imports; put the axioms in the project's files",
-                             _line_of(text, "owl:imports", str(OWL.imports) + ">"))
-        if isinstance(obj, Literal) and obj.datatype is not None:
-            # The lexical form as written: rdflib normalises some ("P1W" becomes "P7D").
-            lexical = quad.object.value
-            problem = lexical_problem(lexical, str(obj.datatype))
-            if problem is None and obj.ill_typed:
+    triples = [quad.triple for quad in quads]
+    checked: dict = {}  # (lexical form, datatype) -> problem, each typed literal judged once
+    for triple in triples:
+        predicate, obj = triple.predicate, triple.object
+        if predicate.value == OWL_IMPORTS:
+            raise InputError(path, f"owl:imports <{to_rdflib(obj)}> is refused: coprod-kg never "
+                             "fetches remote or local imports; put the axioms in the project's files",
+                             _line_of(text, "owl:imports", OWL_IMPORTS + ">"))
+        if not isinstance(obj, ox.Literal) or obj.language:
+            continue
+        datatype = obj.datatype.value
+        if datatype == XSD_STRING:
+            continue
+        # The lexical form as written: rdflib normalises some ("P1W" becomes "P7D").
+        lexical = obj.value
+        key = (lexical, datatype)
+        if key not in checked:
+            problem = lexical_problem(lexical, datatype)
+            if problem is None and to_rdflib(obj).ill_typed:
                 problem = "it is not in the datatype's lexical space"
-            if problem:
-                short = obj.datatype.n3(new_graph().namespace_manager)
-                raise InputError(path, f'literal "{_visible(lexical)}" is not a valid {short}: '
-                                 f'{problem} (on {subject.n3()} {predicate.n3()})',
-                                 _line_of(text, f'"{lexical}"', lexical))
-        triples.append(triple)
-    return [quad.triple for quad in quads], triples
+            checked[key] = problem
+        problem = checked[key]
+        if problem:
+            short = URIRef(datatype).n3(new_graph().namespace_manager)
+            subject = to_rdflib(triple.subject)
+            raise InputError(path, f'literal "{_visible(lexical)}" is not a valid {short}: '
+                             f'{problem} (on {subject.n3()} {to_rdflib(predicate).n3()})',
+                             _line_of(text, f'"{lexical}"', lexical))
+    return triples
 
 
 def load_sources(sources: Iterable[Source]) -> LoadedGraph:
     """Load Turtle files already read into one graph, remembering which file described each
     subject. Raises InputError for the first file that cannot be used."""
-    loaded = LoadedGraph(new_graph())
+    loaded = LoadedGraph()
     for source in sources:
         path = Path(source.path)
-        ox_triples, triples = _parse_both(path, source.data)
+        triples = _parse_checked(path, source.data)
         loaded.sources.append(source)
-        loaded.by_file[path] = triples
-        loaded.ox_by_file[path] = ox_triples
+        loaded.ox_by_file[path] = triples
+        origins = loaded._ox_origins
         for triple in triples:
-            loaded.graph.add(triple)
-            loaded.origins.setdefault(triple[0], path)
+            subject = triple.subject
+            if subject not in origins:
+                origins[subject] = path
     return loaded
 
 

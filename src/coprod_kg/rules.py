@@ -9,8 +9,14 @@ properties. Rules that only need one pattern per axiom (transitive properties, p
 any length) are generated from the axioms present at each round, so a chain added or removed in
 the ontology needs no code change.
 
-The rounds repeat until a round adds nothing. Each rule reads the whole store, so the work per
-round is linear in the graph, and the number of rounds is bounded by the depth of the
+The rounds repeat until a round adds nothing, and the evaluation is semi-naive: every rule inserts
+only triples the store does not hold yet, and also puts them in a named graph of what this round
+added (the delta). From the second round on, the rules that read the data (the instance rules and
+the property chains, with the axioms fixed) join one data pattern at a time against the previous
+round's delta instead of the whole store, so a round costs what it adds, not what the store
+holds. A round after one that added an axiom (a triple in the RDF, RDFS or OWL vocabulary) reads
+the whole store again. The cheap rules (the schema rules, intersections, unions, transitivity and
+equality) read the whole store every round. The number of rounds is bounded by the depth of the
 derivations (five for this ontology), not by the size of the data.
 
 What the rules infer equals owlrl's closure (``reason.reason``) triple for triple once the same
@@ -140,19 +146,88 @@ EQUALITY_TRIGGERS = """ASK {
   { ?p a owl:InverseFunctionalProperty } UNION { ?c owl:maxCardinality ?n }
 }"""
 
+# The data patterns of the rules that read the data: semi-naive rounds join each of them in turn
+# against the delta, the rule's other patterns (the axioms) against the whole store.
+DATA_PATTERNS = {
+    "cax-sco": ["?x a ?c1"],
+    "prp-dom": ["?x ?p ?y"],
+    "prp-rng": ["?x ?p ?y"],
+    "prp-spo1": ["?x ?p1 ?y"],
+    "prp-inv1": ["?x ?p1 ?y"],
+    "prp-inv2": ["?x ?p2 ?y"],
+    "prp-symp": ["?x ?p ?y"],
+    "cls-hv1": ["?x a ?c"],
+    "cls-hv2": ["?x ?p ?v"],
+    "cls-svf1": ["?x ?p ?y", "?y a ?d"],
+    "cls-svf2": ["?x ?p ?y"],
+    "cls-avf": ["?x a ?c", "?x ?p ?y"],
+}
+
+# Named graphs the rounds keep their bookkeeping in (dropped before close returns).
+DELTA = "urn:coprod-kg:rules:delta"
+ADDED = "urn:coprod-kg:rules:added"
+INFERRED = "urn:coprod-kg:rules:inferred"  # every triple the rules added, all rounds
+
+# The axioms the rules read: triples with these predicates, and typings with these classes.
+# A round after one that added such a triple reads the whole store again.
+AXIOM_PREDICATES = [RDFS + local for local in ("subClassOf", "subPropertyOf", "domain", "range")] \
+    + [OWL + local for local in ("equivalentClass", "equivalentProperty", "inverseOf", "hasValue",
+                                 "onProperty", "someValuesFrom", "allValuesFrom", "intersectionOf",
+                                 "unionOf", "propertyChainAxiom", "maxCardinality", "sameAs")] \
+    + [RDF + "first", RDF + "rest"]
+AXIOM_TYPES = [OWL + local for local in ("Class", "SymmetricProperty", "TransitiveProperty",
+                                         "FunctionalProperty", "InverseFunctionalProperty")]
+
+
+def _count(store: ox.Store, graph: str) -> int:
+    """How many triples a named graph of the store holds."""
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    return int(next(iter(store.query(query)))["n"].value)
+
+
+def _count_axioms(store: ox.Store) -> int:
+    """How many axioms the graph of what this round added holds."""
+    predicates = " ".join(f"<{p}>" for p in AXIOM_PREDICATES)
+    types = " ".join(f"<{t}>" for t in AXIOM_TYPES)
+    query = (f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{ADDED}> {{ {{ VALUES ?p {{ {predicates} }} "
+             f"?s ?p ?o }} UNION {{ VALUES ?o {{ {types} }} ?s a ?o }} }} }}")
+    return int(next(iter(store.query(query, prefixes=PREFIXES)))["n"].value)
+
+
+_RULE = re.compile(r"INSERT \{ (?P<head>[^{}]*) \} WHERE \{ (?P<body>.*) \}", re.DOTALL)
+
+
+def _split(update: str) -> tuple[list[str], str]:
+    """The head triples and the body of one rule's update."""
+    match = _RULE.fullmatch(update)
+    if match is None:
+        raise RuleError(f"cannot read the rule {update!r}")
+    return [t.strip() for t in match.group("head").split(" . ")], match.group("body")
+
+
+def guarded(update: str) -> list[str]:
+    """A rule as updates that insert only what the store lacks, each triple into the default
+    graph and into the graph of what this round added (one update per head triple)."""
+    heads, body = _split(update)
+    return [f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ {body} "
+            f"FILTER NOT EXISTS {{ {head} }} }}" for head in heads]
+
+
+def on_delta(update: str, patterns: list[str]) -> list[str]:
+    """A rule as semi-naive updates: one per data pattern, that pattern read from the delta."""
+    heads, body = _split(update)
+    variants = []
+    for pattern in patterns:
+        if body.count(pattern) != 1:
+            raise RuleError(f"the pattern {pattern!r} is not once in the rule {update!r}")
+        # The delta's pattern is read first, then the rest joined to what it binds.
+        variants.append(f"GRAPH <{DELTA}> {{ {pattern} }} " + body.replace(pattern, "{}"))
+    return [f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ {variant} "
+            f"FILTER NOT EXISTS {{ {head} }} }}" for head in heads for variant in variants]
+
+
 CHAINS = """SELECT DISTINCT ?list WHERE { ?head owl:propertyChainAxiom ?list }"""
 TRANSITIVE = """SELECT DISTINCT ?p WHERE { ?p a owl:TransitiveProperty FILTER isIRI(?p) }"""
-
-# Candidates for is_noise, found through the indexes; is_noise then decides each one.
-NOISE_CANDIDATES = """SELECT ?s ?p ?o WHERE {
-  { VALUES ?p { owl:sameAs owl:equivalentClass owl:equivalentProperty rdfs:subClassOf
-                rdfs:subPropertyOf } ?s ?p ?o FILTER (?s = ?o) }
-  UNION { ?s a ?o FILTER (isLiteral(?o) || (isIRI(?o) && (STRSTARTS(STR(?o), STR(owl:))
-          || STRSTARTS(STR(?o), STR(rdf:)) || STRSTARTS(STR(?o), STR(rdfs:))
-          || STRSTARTS(STR(?o), "http://www.w3.org/2001/XMLSchema#")))) BIND (rdf:type AS ?p) }
-  UNION { VALUES ?s { %s } ?s ?p ?o }
-}"""
-
 
 class RuleError(Exception):
     """The rules cannot run on this store (a malformed axiom, such as a broken list)."""
@@ -232,66 +307,102 @@ def chain_rule(properties: list) -> str:
             f"{path} }}")
 
 
-def _generated_rules(store: ox.Store) -> dict[str, str]:
-    """The per-axiom rules: one update per distinct chain and per transitive property."""
+def chain_patterns(properties: list) -> list[str]:
+    """The data patterns of ``chain_rule(properties)``: one per step of the chain."""
+    return [f"?x{i} {_term(p)} ?x{i + 1}" for i, p in enumerate(properties)]
+
+
+def _generated_rules(store: ox.Store, patterns: dict | None = None) -> dict[str, str]:
+    """The per-axiom rules: one update per distinct chain and per transitive property.
+
+    The data patterns of each chain rule are put in ``patterns`` under the rule's name."""
     rules = {}
     chains = set()
     for row in store.query(CHAINS, prefixes=PREFIXES):
         chains.add(tuple(_list_members(store, row["list"])))
     for chain in sorted(chains, key=lambda c: [t.value for t in c]):
-        rules["prp-spo2 " + " ".join(p.value for p in chain)] = chain_rule(list(chain))
+        name = "prp-spo2 " + " ".join(p.value for p in chain)
+        rules[name] = chain_rule(list(chain))
+        if patterns is not None and rules[name]:
+            patterns[name] = chain_patterns(list(chain))
     for row in store.query(TRANSITIVE, prefixes=PREFIXES):
         prop = row["p"].value
         rules[f"prp-trp {prop}"] = f"INSERT {{ ?x <{prop}> ?z }} WHERE {{ ?x <{prop}>+ ?z }}"
     return rules
 
 
-def _noise(store: ox.Store) -> set:
-    builtin = " ".join(f"<{p}>" for p in _builtin_subjects(store))
-    found = set()
-    for row in store.query(NOISE_CANDIDATES % builtin, prefixes=PREFIXES):
-        if is_noise(row["s"], row["p"], row["o"]):
-            found.add(ox.Quad(row["s"], row["p"], row["o"]))
-    return found
-
-
-def _builtin_subjects(store: ox.Store) -> list[str]:
-    query = ("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER (isIRI(?s) && (STRSTARTS(STR(?s), STR(owl:))"
-             " || STRSTARTS(STR(?s), STR(rdf:)) || STRSTARTS(STR(?s), STR(rdfs:)) || "
-             "STRSTARTS(STR(?s), \"http://www.w3.org/2001/XMLSchema#\"))) }")
-    return [row["s"].value for row in store.query(query, prefixes=PREFIXES)]
-
-
 def close(store: ox.Store, max_rounds: int = 100) -> Closure:
     """Add the OWL 2 RL closure of the store's default graph to it, in place, without noise.
 
     Triples that look like noise but were asserted stay. Raises RuleError when an axiom is
-    malformed or the rules do not reach a fixpoint within ``max_rounds``.
+    malformed or the rules do not reach a fixpoint within ``max_rounds``. The rounds are
+    semi-naive (see the module's description); the named graphs they use are dropped again.
     """
+    try:
+        return _close(store, max_rounds)
+    finally:
+        store.update(f"DROP SILENT GRAPH <{INFERRED}>")
+
+
+def _close(store: ox.Store, max_rounds: int = 100) -> Closure:
+    """``close``, leaving the inferred triples (noise taken out) also in the graph INFERRED."""
     seconds: dict[str, float] = {}
     asserted = len(store)
-    asserted_noise = _noise(store)
     equality = bool(store.query(EQUALITY_TRIGGERS, prefixes=PREFIXES))
-    size, rounds = asserted, 0
-    while True:
-        rounds += 1
-        if rounds > max_rounds:
-            raise RuleError(f"the rules did not reach a fixpoint in {max_rounds} rounds")
-        rules = {**SCHEMA_RULES, **_generated_rules(store), **INSTANCE_RULES}
-        if equality:
-            rules.update(EQUALITY_RULES)
-        for name, update in rules.items():
-            started = time.process_time()
-            store.update(update, prefixes=PREFIXES)
-            key = name.split(" ")[0]
-            seconds[key] = seconds.get(key, 0.0) + time.process_time() - started
-        grown = len(store)
-        if grown == size:
-            break
-        size = grown
-    for quad in _noise(store) - asserted_noise:
+    rounds, axioms_added = 0, False
+    try:
+        while True:
+            rounds += 1
+            if rounds > max_rounds:
+                raise RuleError(f"the rules did not reach a fixpoint in {max_rounds} rounds")
+            # The schema rules first, to their own fixpoint (they read only the axioms, which
+            # are few); then the rules that read the data: on the delta, unless this is the
+            # first round or an axiom was added since they last read the whole store.
+            # (The schema rules add only axioms, so counting those tells whether they added any.)
+            axioms = start = _count_axioms(store)
+            while True:
+                _apply(store, SCHEMA_RULES, {}, True, seconds)
+                before, axioms = axioms, _count_axioms(store)
+                if axioms == before:
+                    break
+            whole = rounds == 1 or axioms_added or axioms != start
+            patterns = dict(DATA_PATTERNS)
+            rules = {**_generated_rules(store, patterns), **INSTANCE_RULES}
+            if equality:
+                rules.update(EQUALITY_RULES)
+            _apply(store, rules, patterns, whole, seconds)
+            axioms_added = _count_axioms(store) != axioms
+            store.update(f"DROP SILENT GRAPH <{DELTA}> ; ADD SILENT GRAPH <{ADDED}> TO GRAPH <{INFERRED}> ; "
+                         f"MOVE SILENT GRAPH <{ADDED}> TO GRAPH <{DELTA}>")
+            if not store.query(f"ASK {{ GRAPH <{DELTA}> {{ ?s ?p ?o }} }}"):
+                break
+    finally:
+        store.update(f"DROP SILENT GRAPH <{DELTA}> ; DROP SILENT GRAPH <{ADDED}>")
+    # Every inferred triple was new when it was added, so the noise among them is all the
+    # noise to take out: noise that was asserted stays.
+    inferred = ox.NamedNode(INFERRED)
+    noise = [quad for quad in store.quads_for_pattern(None, None, None, inferred)
+             if is_noise(quad.subject, quad.predicate, quad.object)]
+    for quad in noise:
         store.remove(quad)
-    return Closure(store, asserted, len(store) - asserted, rounds, seconds)
+        store.remove(ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph()))
+    return Closure(store, asserted, _count(store, INFERRED), rounds, seconds)
+
+
+def _apply(store: ox.Store, rules: dict[str, str], patterns: dict[str, list[str]], whole: bool,
+           seconds: dict[str, float]) -> None:
+    """Run each rule once: whole, or on the delta where it has data patterns and ``whole`` is
+    false; its CPU seconds are added to ``seconds`` under its name."""
+    for name, update in rules.items():
+        if not update:
+            continue
+        started = time.process_time()
+        updates = guarded(update) if whole or name not in patterns \
+            else on_delta(update, patterns[name])
+        for text in updates:
+            store.update(text, prefixes=PREFIXES)
+        key = name.split(" ")[0]
+        seconds[key] = seconds.get(key, 0.0) + time.process_time() - started
 
 
 def load_store(paths: Iterable[Path]) -> ox.Store:
@@ -503,23 +614,27 @@ def close_with_forms(store: ox.Store, asserted: list) -> tuple[Closure, bytes]:
 
     The asserted triples are written with their lexical forms as parsed, and an inferred triple
     gets back the written form of the literal it was derived from, as ``reason`` gives them;
-    everything stays on pyoxigraph, so no triple passes through rdflib.
+    everything stays on pyoxigraph, so no triple passes through rdflib. The inferred triples
+    are read from the graph the rule engine keeps them in, not told apart from a second dump.
     """
     from .cache import ntriples_lines
 
-    before = set(ntriples_lines(_dump(store)))
-    closure = close(store)
+    try:
+        closure = _close(store)
+        inferred = store.dump(format=ox.RdfFormat.N_TRIPLES,
+                              from_graph=ox.NamedNode(INFERRED)).decode("utf-8")
+    finally:
+        store.update(f"DROP SILENT GRAPH <{INFERRED}>")
     labels = stable_blank_labels(store)
     forms = _written_forms(asserted)
     lines = set()
     for line in ntriples_lines(ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")):
         lines.add(_relabel(line, labels) if "_:" in line else line)
-    for line in ntriples_lines(_dump(store)):
-        if line in before:
-            continue
+    for line in ntriples_lines(inferred):
         if forms and '"' in line:
             subject, predicate, obj = line[:-2].split(" ", 2)
             if obj in forms:
                 line = f"{subject} {predicate} {forms[obj]} ."
         lines.add(_relabel(line, labels) if "_:" in line else line)
+    del inferred
     return closure, ("\n".join(sorted(lines)) + "\n").encode("utf-8")

@@ -470,7 +470,9 @@ def validate(loaded, shapes, ontology=None, only_files=None):
 
             validate_with_pyshacl(loaded, shapes, ontology, only_files)
         raise ShapesError(f"{where}: {error}") from None
-    graph = loaded.graph
+    # Terms are shown with the loaded graph's prefixes; the rdflib graph itself is made only if
+    # a class result needs its hint (scheme_hint reads the scheme's members).
+    shown = loaded if hasattr(loaded, "namespace_manager") else loaded.graph
     problems = set()
     for result in run(data, queries):
         focus = _from_text(result.focus)
@@ -482,11 +484,11 @@ def validate(loaded, shapes, ontology=None, only_files=None):
         path = URIRef(result.path[1:-1]) if re.fullmatch(r"<[^<>]*>", result.path) else None
         message = result.message
         if message and result.cls and isinstance(value, URIRef):
-            message += scheme_hint(graph, value, URIRef(result.cls))  # as validate._not_in_scheme
+            message += scheme_hint(loaded.graph, value, URIRef(result.cls))  # as validate._not_in_scheme
         problems.add(Problem(
-            file=str(origin) if origin else "(no file)", node=_short(graph, culprit),
+            file=str(origin) if origin else "(no file)", node=_short(shown, culprit),
             message=message or "violates a shape",
-            path=_short(graph, path) if path is not None else "", severity=result.severity))
+            path=_short(shown, path) if path is not None else "", severity=result.severity))
     ordered = sorted(problems)
     return ValidationReport(conforms=not any(p.severity == "violation" for p in ordered),
                             problems=ordered)
@@ -497,7 +499,7 @@ def _data_store(loaded, ontology=None) -> ox.Store:
     loaded, as in a build; else a new store of both."""
     from .load import to_pyoxigraph
 
-    if getattr(loaded, "ox_by_file", None) and len(loaded.store()) == len(loaded.graph):
+    if getattr(loaded, "ox_by_file", None) and len(loaded.store()) == loaded.size():
         data = loaded.store()
         extra = [] if ontology is None else [
             quad for quad in (ox.Quad(*map(to_pyoxigraph, t)) for t in ontology) if quad not in data]

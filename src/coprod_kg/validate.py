@@ -87,7 +87,9 @@ def refuse_unsafe_sparql(shapes: Graph, path: Path) -> None:
         raise (UnsafeQuery if unsafe else QueryError)("\n".join(problems))
 
 
-def _short(graph: Graph, term) -> str:
+def _short(graph, term) -> str:
+    """A term as a CURIE where the prefixes of ``graph`` (anything with a namespace_manager,
+    such as a LoadedGraph) allow, else whole."""
     if term is None:
         return ""
     try:
