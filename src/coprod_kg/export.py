@@ -313,6 +313,24 @@ def _jsonld(triples: list, context: dict, compactor=None) -> str:
 
 
 def _rdfxml(triples: list) -> str:
+    _check_xml(triples)
+    text = ox.serialize(triples, format=ox.RdfFormat.RDF_XML, prefixes=dict(PREFIXES)).decode()
+    # The writer emits carriage returns raw, and XML parsers read those as line feeds.
+    return text.replace("\r", "&#13;") + ("" if text.endswith("\n") else "\n")
+
+
+def _check_xml(triples: list) -> None:
+    """Raise ValueError for the first triple RDF/XML cannot write. Each distinct property and
+    text is looked at once; only where one fails are the triples gone through in order, so the
+    message names the same first triple as a triple-by-triple check."""
+    properties, texts = set(), set()
+    for subject, predicate, object_ in triples:
+        properties.add(predicate.value)
+        texts.add(subject.value)
+        texts.add(object_.value)
+    if all(XML_LOCAL_NAME.search(name) for name in properties) and not NOT_XML.search(
+            "".join(properties) + "".join(texts)):
+        return
     for triple in triples:
         if not XML_LOCAL_NAME.search(triple.predicate.value):
             raise ValueError(
@@ -326,9 +344,6 @@ def _rdfxml(triples: list) -> str:
                     f"RDF/XML cannot carry the character U+{ord(found.group()):04X} found in "
                     f"{term} (in the triple about {triple.subject}); XML 1.0 has no way to "
                     "write it. Export as Turtle, N-Triples, TriG or JSON-LD instead, or remove it.")
-    text = ox.serialize(triples, format=ox.RdfFormat.RDF_XML, prefixes=dict(PREFIXES)).decode()
-    # The writer emits carriage returns raw, and XML parsers read those as line feeds.
-    return text.replace("\r", "&#13;") + ("" if text.endswith("\n") else "\n")
 
 
 def serialise(graph: Graph, fmt: str, ontology: Graph | None = None,
