@@ -447,3 +447,13 @@ def test_jsonld_compactor_hands_other_contexts_to_pyld():
     assert not compactor.usable
     assert _jsonld(triples, context, compactor) == _jsonld(triples, context,
                                                            _pyld_compact(context))
+
+
+def test_jsonld_nodes_sharing_an_identifier_are_ordered_by_their_text():
+    from coprod_kg.export import _sort_nodes
+
+    nodes = [{"@id": "b", "v": "2"}, {"@id": "a", "v": "9"}, {"@id": "b", "v": "1"},
+             {"v": "0"}, {"@id": "a", "v": "10"}, {"@id": "c"}]
+    _sort_nodes(nodes)
+    assert nodes == [{"v": "0"}, {"@id": "a", "v": "10"}, {"@id": "a", "v": "9"},
+                     {"@id": "b", "v": "1"}, {"@id": "b", "v": "2"}, {"@id": "c"}]

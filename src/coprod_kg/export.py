@@ -302,13 +302,29 @@ def _add(subject: dict, key: str, item, as_set: bool) -> None:
         subject[key] = [item] if as_set else item
 
 
+def _sort_nodes(graph: list) -> None:
+    """Order nodes by identifier, and nodes that share one by their JSON text: sorted by
+    identifier, then each run of one identifier by text (most runs are one node long)."""
+    identifier = lambda node: str(node.get("@id", ""))  # noqa: E731
+    graph.sort(key=identifier)
+    start = 0
+    while start < len(graph):
+        end = start + 1
+        while end < len(graph) and identifier(graph[end]) == identifier(graph[start]):
+            end += 1
+        if end - start > 1:
+            graph[start:end] = sorted(graph[start:end],
+                                      key=lambda node: json.dumps(node, sort_keys=True))
+        start = end
+
+
 def _jsonld(triples: list, context: dict, compactor=None) -> str:
     # pyoxigraph writes expanded JSON-LD already, so no expansion is needed before compacting.
     expanded = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD))
     compacted = (compactor or Compactor(context)).compact(expanded)
     graph = compacted.get("@graph")
     if isinstance(graph, list):
-        graph.sort(key=lambda node: (str(node.get("@id", "")), json.dumps(node, sort_keys=True)))
+        _sort_nodes(graph)
     return json.dumps(compacted, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
