@@ -114,3 +114,37 @@ def test_stale_staging_folders_of_dead_writers_are_removed(tmp_path):
     live.mkdir()
     assert remove_stale_staging(tmp_path) == [dead]
     assert live.exists()
+
+
+def test_files_of_a_staging_folder_are_flushed_once_at_publish(tmp_path, monkeypatch):
+    """Inside a staging folder a file is written in place, with no flush of its own; publishing
+    flushes each file of the generation once, before the swap, so the new build survives a
+    crash whole."""
+    import coprod_kg.atomic as atomic
+
+    target = tmp_path / "build"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    staging = atomic.staging_folder(target)
+    flushed = []
+    real = atomic.os.fsync
+
+    def recording(fd):
+        flushed.append(Path(f"/proc/self/fd/{fd}").resolve())
+        return real(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", recording)
+    written = [atomic.write_atomic(staging / "report.md", "whole"),
+               atomic.write_atomic(staging / "answers" / "a.csv", b"x,y\n")]
+    assert flushed == []
+    assert sorted(p.name for p in staging.rglob("*")) == ["a.csv", "answers", "report.md"]
+    assert all(path.stat().st_mode & 0o777 == 0o644 for path in written)
+    publish_folder(staging, target)
+    files = [p for p in flushed if p.name in ("report.md", "a.csv")]
+    assert sorted(p.name for p in files) == ["a.csv", "report.md"]
+    assert (target / "answers" / "a.csv").read_bytes() == b"x,y\n"
+    assert not (target / "old.txt").exists()
+    # Outside a staging folder a write is atomic on its own again: its file, then its folder.
+    flushed.clear()
+    atomic.write_atomic(target / "later.txt", "later")
+    assert len(flushed) == 2

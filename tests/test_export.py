@@ -366,21 +366,94 @@ def test_forms_rdflib_would_rewrite_survive_loading_and_export(tmp_path, fmt):
     assert values == {"2.50", "P15M", "007", "1.0E2"}
 
 
-def test_jsonld_is_pyld_s_own_compaction(loaded, project):
-    """The export compacts with a PyLD processor that remembers IRIs it has compacted and skips
-    expanding pyoxigraph's already expanded output: the same text as PyLD's plain compact."""
+def _pyld_compact(context):
+    """PyLD's own compaction, expanding its input again as a plain call does."""
     from pyld import jsonld
-    from pyld.jsonld import JsonLdProcessor
 
-    from coprod_kg.export import _jsonld, _ox_triples, jsonld_context
-
-    triples = _ox_triples(loaded.graph)
-    context = jsonld_context(loaded.part(project.ontology_files))
+    from coprod_kg.export import PYLD_OPTIONS
 
     class Plain:
-        def compact(self, expanded, ctx, options):
-            options = {k: v for k, v in options.items() if k != "skipExpansion"}
-            return jsonld.compact(expanded, ctx, options)
+        def compact(self, expanded):
+            options = {k: v for k, v in PYLD_OPTIONS.items() if k != "skipExpansion"}
+            return jsonld.compact(expanded, {"@context": context}, options)
+    return Plain()
 
-    assert not isinstance(Plain(), JsonLdProcessor)
-    assert _jsonld(triples, context) == _jsonld(triples, context, Plain())
+
+# One triple of every kind the compactor chooses a form for: language maps with several values
+# in one language and a plain value, typed values under untyped terms, plain and typed values and
+# blank nodes under properties typed @id, IRIs that are terms, IRIs that are prefixes, IRIs no
+# prefix starts, and a prefix that is longer than another that also matches.
+EVERY_KIND = """
+@prefix coprod: <https://w3id.org/coprod-kg/ontology#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix outcome: <https://w3id.org/coprod-kg/id/outcome/> .
+@prefix study: <https://w3id.org/coprod-kg/id/study/> .
+outcome:x a coprod:Outcome , <https://example.org/Kind> ;
+    skos:prefLabel "one"@en , "two"@en , "trois"@fr , "plain" , "typed"^^xsd:token ;
+    rdfs:label "a label" , "un nom"@fr , "3"^^xsd:integer , "odd"^^<https://example.org/dt> ;
+    coprod:aboutStudy study:s , _:b , "not an IRI" , outcome: , <https://example.org/elsewhere> ;
+    coprod:countryCode <https://w3id.org/coprod-kg/id/place/uk> , "GB" ;
+    owl:onProperty coprod:aboutStudy , rdfs:label ;
+    <https://example.org/p> coprod:aboutStudy , outcome:x , _:b ;
+    coprod:outcome outcome:y .
+_:b rdfs:label "blank" ; coprod:aboutStudy _:b .
+<https://w3id.org/coprod-kg/id/peer-support/p1> rdfs:seeAlso <https://w3id.org/coprod-kg/id/> .
+<https://example.org/elsewhere> skos:prefLabel "elsewhere"@en ; coprod:aboutStudy study:s .
+"""
+
+
+def _compared(context, triples):
+    from coprod_kg.export import Compactor, _jsonld
+
+    compactor = Compactor(context)
+    ours = _jsonld(triples, context, compactor)
+    assert compactor.usable and compactor.terms, "the compactor handed its work to PyLD"
+    assert ours == _jsonld(triples, context, _pyld_compact(context))
+    return ours
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_jsonld_compaction_is_pyld_s(graphs, loaded, project, kind):
+    """The export's compactor gives the very text PyLD's plain compact gives (which also
+    expands its input again), on the asserted and the reasoned graph."""
+    from coprod_kg.export import _ox_triples, jsonld_context
+
+    _compared(jsonld_context(loaded.part(project.ontology_files)), _ox_triples(graphs[kind]))
+
+
+def test_jsonld_compaction_is_pyld_s_for_every_kind_of_value(loaded, project):
+    from coprod_kg.export import _ox_triples, jsonld_context
+
+    context = jsonld_context(loaded.part(project.ontology_files))
+    ours = _compared(context, _ox_triples(Graph().parse(data=EVERY_KIND, format="turtle")))
+    node = next(n for n in json.loads(ours)["@graph"] if n["@id"] == "outcome:x")
+    assert node["prefLabel"] == {"en": ["one", "two"], "fr": "trois", "@none": "plain"}
+    # An IRI that is a prefix's own IRI has no suffix to compact to, so it stays whole.
+    assert {"study:s", "https://w3id.org/coprod-kg/id/outcome/"} <= set(node["aboutStudy"])
+    assert node["coprod:aboutStudy"] == "not an IRI"
+
+
+def test_jsonld_compactor_hands_other_contexts_to_pyld():
+    """A context the compactor does not follow (here a default language) is PyLD's to apply."""
+    from coprod_kg.export import Compactor, _jsonld, _ox_triples
+
+    context = {"@language": "en", "label": {"@id": "http://www.w3.org/2000/01/rdf-schema#label"},
+               "outcome": "https://w3id.org/coprod-kg/id/outcome/"}
+    triples = _ox_triples(Graph().parse(data=EVERY_KIND, format="turtle"))
+    compactor = Compactor(context)
+    assert not compactor.usable
+    assert _jsonld(triples, context, compactor) == _jsonld(triples, context,
+                                                           _pyld_compact(context))
+
+
+def test_jsonld_nodes_sharing_an_identifier_are_ordered_by_their_text():
+    from coprod_kg.export import _sort_nodes
+
+    nodes = [{"@id": "b", "v": "2"}, {"@id": "a", "v": "9"}, {"@id": "b", "v": "1"},
+             {"v": "0"}, {"@id": "a", "v": "10"}, {"@id": "c"}]
+    _sort_nodes(nodes)
+    assert nodes == [{"v": "0"}, {"@id": "a", "v": "10"}, {"@id": "a", "v": "9"},
+                     {"@id": "b", "v": "1"}, {"@id": "b", "v": "2"}, {"@id": "c"}]

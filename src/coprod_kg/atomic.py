@@ -1,4 +1,14 @@
-"""Write output files so that readers see the old file or the new one, never half of one."""
+"""Write output files so that readers see the old file or the new one, never half of one.
+
+A single file is written to a temporary file beside it, flushed to disk, and renamed over the
+old one (``write_atomic``). A whole generation of a folder (the build) is written into a private
+staging folder and swapped in at once (``staging_folder``, ``publish_folder``). No reader looks
+inside a staging folder, so a file written there needs neither a temporary name nor its own
+flush: ``write_atomic`` writes it in place, and ``publish_folder`` flushes every file and folder
+of the generation once, just before the swap. A reader still sees the old generation or the new
+one whole, and after a crash the swapped-in folder holds whole files; a write that fails or is
+killed leaves only the staging folder, which is removed.
+"""
 
 from __future__ import annotations
 
@@ -29,12 +39,15 @@ def fsync_folder(folder: Path) -> None:
 
 
 def write_atomic(path: Path, content: bytes | str) -> Path:
-    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename.
+    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename;
+    inside a staging folder of this process, in place (``publish_folder`` flushes it).
 
     Raises OSError naming ``path`` (for example "No space left on device").
     """
     path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
+    if _STAGING and _staged(path):
+        return _write_staged(path, data)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # The writer's pid in the name lets remove_stale_parts tell a dead writer's leftovers.
@@ -57,6 +70,44 @@ def write_atomic(path: Path, content: bytes | str) -> Path:
     fsync_folder(path.parent)
     remove_stale_parts(path.parent, name=path.name)
     return path
+
+
+def _staged(path: Path) -> bool:
+    where = os.path.abspath(path)
+    return any(where.startswith(folder + os.sep) for folder in _STAGING)
+
+
+def _write_staged(path: Path, data: bytes) -> Path:
+    """Write a file of a staging folder in place, readable by all as ``write_atomic`` leaves it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.fchmod(fd, 0o644)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise _naming(error, path) from None
+    return path
+
+
+def sync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` to disk. Raises OSError naming the file."""
+    for where, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(where, name)
+            try:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as error:
+                raise _naming(error, Path(path)) from None
+        fsync_folder(Path(where))
 
 
 def _naming(error: OSError, path: Path) -> OSError:
@@ -106,6 +157,9 @@ def remove_stale_parts(folder: Path, name: str | None = None) -> list[Path]:
 
 STAGING_PREFIX = ".build-staging-"
 _RENAME_EXCHANGE = 2  # linux/fs.h
+# The staging folders this process is filling (absolute paths), whose files write_atomic writes
+# in place.
+_STAGING: set[str] = set()
 
 
 def staging_folder(target: Path) -> Path:
@@ -119,6 +173,7 @@ def staging_folder(target: Path) -> Path:
     # mkdtemp makes the folder private; once published it is shared, like the files written
     # into it (write_atomic gives them 0644).
     os.chmod(folder, 0o755)
+    _STAGING.add(os.path.abspath(folder))
     return folder
 
 
@@ -171,10 +226,14 @@ def publish_folder(staging: Path, target: Path, keep: tuple[str, ...] = ()) -> N
     generation or the new one, never a mixture (on Linux; elsewhere, for a moment, none).
 
     The entries named in ``keep`` (e.g. the cache) are carried over from the old ``target``.
+    Every file of ``staging`` is flushed to disk first, so the swapped-in folder survives a crash
+    whole (its files were written in place, unflushed, by ``write_atomic``).
     """
     import shutil
 
     staging, target = Path(staging), Path(target)
+    sync_tree(staging)
+    _STAGING.discard(os.path.abspath(staging))
     for name in keep:
         if (target / name).exists() and not (staging / name).exists():
             link_tree(target / name, staging / name)

@@ -91,19 +91,24 @@ def markdown_report(answers: list[Answer], checks: list, gap: dict | None = None
     return to_markdown(summary_page(answers, checks, gap), question_pages(answers))
 
 
-def write_report(out: Path, answers: list[Answer], checks: list, store=None) -> list[Path]:
-    """The report in layers: report.md and report.html, and one page per question in report/."""
+def write_report(out: Path, answers: list[Answer], checks: list, store=None,
+                 data=None) -> list[Path]:
+    """The report in layers: report.md and report.html, and one page per question in report/.
+
+    With ``store`` (or ``data``, ``viz.picture_data(store)`` read already) the summary also
+    names the gap map's empty cells and the outcome groups no mechanism reaches."""
     from .report import write_report as write_pages
 
-    if store is None:
+    if store is None and data is None:
         return write_pages(out, answers, checks)
-    from .paths import build_graph, rolled_up
-    from .viz import gap_map_data
+    if data is None:
+        from .viz import picture_data
 
-    rolled = rolled_up(build_graph(store))
+        data = picture_data(store)
+    _, rolled, gap = data
     unreached = sorted(d["label"] for n, d in rolled.nodes(data=True) if d["kind"] == "outcome"
                        and all(rolled.edges[s, n]["kind"] == "direct" for s in rolled.predecessors(n)))
-    return write_pages(out, answers, checks, gap_map_data(store), unreached)
+    return write_pages(out, answers, checks, gap, unreached)
 
 
 def answer_name(answer: Answer) -> str:
@@ -239,10 +244,13 @@ def _write_outputs(project: Project, loaded, store, summary: BuildSummary, out: 
         summary.written.append(write_atomic(answers_dir / f"{name}.csv", render(answer.result, "csv")))
         summary.written.append(write_atomic(answers_dir / f"{name}.json", render(answer.result, "json")))
     step("writing the report and the exports")
-    summary.written += write_report(out, summary.answers, summary.checks, store)
+    from .viz import picture_data
+
+    data = picture_data(store)  # for the report's summary and the pictures alike
+    summary.written += write_report(out, summary.answers, summary.checks, data=data)
     summary.written += write_exports(project, loaded, out)
     step("drawing the pictures and the explorer")
-    summary.written += draw(project, store, out, summary.answers)
+    summary.written += draw(project, store, out, summary.answers, data)
     summary.seconds = time.perf_counter() - started
     stats = {"asserted triples": summary.asserted, "inferred triples": summary.inferred,
              **summary.counts, "questions answered": len(summary.answers),
@@ -251,8 +259,8 @@ def _write_outputs(project: Project, loaded, store, summary: BuildSummary, out: 
     summary.written.append(write_atomic(out / "stats.json", json.dumps(stats, indent=2) + "\n"))
 
 
-def draw(project: Project, store, out: Path, answers: list) -> list[Path]:
+def draw(project: Project, store, out: Path, answers: list, data=None) -> list[Path]:
     """Draw the pictures, the network files and the explorer page."""
     from .viz import draw_all
 
-    return draw_all(project, store, out, answers)
+    return draw_all(project, store, out, answers, data)

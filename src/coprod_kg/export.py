@@ -3,7 +3,8 @@
 pyoxigraph writes every format (rdflib's JSON-LD and RDF/XML writers order output by Python hash
 order, and rdflib rewrites some lexical forms). Blank nodes get content-derived labels, and
 triples are sorted before writing, so the same graph gives the same bytes in any process.
-JSON-LD is pyoxigraph's expanded form compacted by PyLD with an inline context.
+JSON-LD is pyoxigraph's expanded form compacted with an inline context, as PyLD compacts it
+(``Compactor``).
 """
 
 from __future__ import annotations
@@ -120,45 +121,232 @@ def _refuse_remote(url, options=None):
     raise ValueError(f"JSON-LD processing tried to load {url}; coprod-kg never fetches contexts")
 
 
-def _processor():
-    """A PyLD processor that remembers how it compacted each IRI met without a value (node
-    identifiers and types, most of its work). The answer for those depends only on the active
-    context and the IRI, so it is the same text as PyLD's; a test compares the two."""
-    from pyld.jsonld import JsonLdProcessor
-
-    class Remembering(JsonLdProcessor):
-        def __init__(self):
-            super().__init__()
-            self._compacted: dict = {}
-
-        def _compact_iri(self, active_ctx, iri, value=None, vocab=False, base=None,
-                         reverse=False):
-            if value is not None:
-                return super()._compact_iri(active_ctx, iri, value, vocab, base, reverse)
-            key = (id(active_ctx), iri, vocab, base, reverse)
-            known = self._compacted.get(key)
-            if known is not None and known[0] is active_ctx:  # the context is kept alive
-                return known[1]
-            result = super()._compact_iri(active_ctx, iri, value, vocab, base, reverse)
-            self._compacted[key] = (active_ctx, result)
-            return result
-
-    return Remembering()
+PYLD_OPTIONS = {"documentLoader": _refuse_remote, "processingMode": "json-ld-1.1",
+                "skipExpansion": True}
+# The term definitions the compactor below follows; any other makes it hand the document to PyLD.
+_MAPPING_KEYS = {"reverse", "protected", "_prefix", "_term_has_colon", "@id", "@type", "@container"}
+_GEN_DELIMS = re.compile(r"[:/?#\[\]@]")
 
 
-def _jsonld(triples: list, context: dict, processor=None) -> str:
-    # pyoxigraph writes expanded JSON-LD already, so PyLD's own expansion is skipped.
+class _Unusual(Exception):
+    """Input or context outside what ``Compactor`` follows: PyLD compacts it instead."""
+
+
+class Compactor:
+    """JSON-LD 1.1 compaction of pyoxigraph's expanded JSON-LD with one fixed context, giving
+    PyLD's output for that input, in time linear in the triples.
+
+    pyoxigraph writes flat node objects: an ``@id`` and, per property IRI, a list of node
+    references (``{"@id": ...}``) and value objects (``@value`` with an optional ``@type`` or
+    ``@language``). For those, compaction is three choices, each PyLD's own: the term for a
+    property, which depends only on the property and the kind of value (an IRI, which language,
+    which datatype); how an IRI with no value compacts (the shortest prefix form); and how a value
+    is written under its term. PyLD makes the first choice once per property and kind of value
+    and this class remembers it; the IRI form follows PyLD's rule for a context whose terms have
+    no colon (a prefix term whose IRI starts the IRI, the shortest and then least such form); the
+    value forms are those of PyLD's value compaction for terms typed ``@id`` or not typed, with
+    or without a language map. A context or a node outside that (a keyword alias, ``@vocab``, a
+    default language, a scoped context, ``@list``, an ``@type`` key) goes to PyLD whole. A test
+    compares the two on the report's graphs and on a graph of every kind of value.
+    """
+
+    def __init__(self, context: dict):
+        from pyld.jsonld import JsonLdProcessor
+
+        captured = {}
+
+        class Capturing(JsonLdProcessor):
+            def _compact(self, active_ctx, active_property, element, options):
+                captured.setdefault("active", active_ctx)
+                captured.setdefault("options", options)
+                return super()._compact(active_ctx, active_property, element, options)
+
+        self.context = context
+        self.processor = Capturing()
+        self.processor.compact([], {"@context": context}, dict(PYLD_OPTIONS))
+        self.active, self.options = captured["active"], captured["options"]
+        self.mappings = self.active["mappings"]
+        self.terms: dict = {}  # (property, kind of value) -> (term, language map?, @set?, @type)
+        self.iris: dict = {}  # IRI -> its compact form as a node identifier
+        self.vocab_iris: dict = {}  # IRI -> its compact form as a datatype
+        self.usable = self._usable()
+        self.term_iris = {m["@id"] for m in self.mappings.values() if m}
+        prefixes = [(m["@id"], term) for term, m in self.mappings.items() if m and m["_prefix"]]
+        self.by_prefix: dict[str, list[str]] = {}
+        for iri, term in prefixes:
+            self.by_prefix.setdefault(iri, []).append(term)
+        # Every prefix ending in a delimiter lets an IRI's candidates be found at its delimiters.
+        self.at_delimiters = all(_GEN_DELIMS.fullmatch(iri[-1:]) for iri, _ in prefixes)
+        self.prefixes = prefixes
+
+    def _usable(self) -> bool:
+        if any(key in self.active for key in ("@vocab", "@base", "@language", "@direction",
+                                              "previousContext", "@propagate")):
+            return False
+        for term, mapping in self.mappings.items():
+            if (mapping is None or ":" in term or term.startswith("@")
+                    or set(mapping) - _MAPPING_KEYS or mapping["reverse"]
+                    or mapping["_term_has_colon"] or not mapping.get("@id")
+                    or mapping["@id"].startswith("@")
+                    or mapping.get("@type", "@id") != "@id"
+                    or list(mapping.get("@container", [])) not in ([], ["@language"], ["@set"])):
+                return False
+        return True
+
+    def compact(self, expanded: list) -> dict:
+        """The compacted document of ``expanded`` (pyoxigraph's JSON-LD, parsed)."""
+        if self.usable and isinstance(expanded, list) and len(expanded) > 1:
+            try:
+                return {"@context": self.context, "@graph": [self._node(n) for n in expanded]}
+            except _Unusual:
+                pass
+        from pyld.jsonld import JsonLdProcessor
+
+        return JsonLdProcessor().compact(expanded, {"@context": self.context}, dict(PYLD_OPTIONS))
+
+    def _node(self, element) -> dict:
+        if not isinstance(element, dict) or not isinstance(element.get("@id"), str):
+            raise _Unusual
+        out: dict = {}
+        for prop, values in sorted(element.items()):
+            if prop == "@id":
+                out["@id"] = self.iri(values)
+                continue
+            if prop.startswith("@") or not isinstance(values, list) or not values:
+                raise _Unusual
+            for value in values:
+                term, language_map, as_set, typed = self._term(prop, value)
+                if "@id" in value:
+                    compacted = self.iri(value["@id"])
+                    item = compacted if typed else {"@id": compacted}
+                elif len(value) == 1:
+                    item = value["@value"]
+                elif "@type" in value:
+                    item = {"@type": self._vocab_iri(value["@type"]), "@value": value["@value"]}
+                else:
+                    item = {"@language": value["@language"], "@value": value["@value"]}
+                if language_map:
+                    if isinstance(item, dict) and "@value" in item:
+                        item = item["@value"]
+                    _add(out.setdefault(term, {}), value.get("@language") or "@none", item,
+                         as_set)
+                else:
+                    _add(out, term, item, as_set)
+        return out
+
+    def _term(self, prop: str, value) -> tuple:
+        if not isinstance(value, dict):
+            raise _Unusual
+        if "@id" in value:
+            if len(value) != 1 or not isinstance(value["@id"], str):
+                raise _Unusual
+            # PyLD's choice for a reference looks at whether the IRI is itself a term's.
+            kind = ("@id", value["@id"] if value["@id"] in self.term_iris else None)
+        else:
+            if not isinstance(value.get("@value"), str) or len(value) > 2 or (
+                    len(value) == 2 and not ("@type" in value or "@language" in value)):
+                raise _Unusual
+            kind = ("@type", value["@type"]) if "@type" in value else (
+                ("@language", value["@language"]) if "@language" in value else ("@value",))
+        key = (prop, kind)
+        known = self.terms.get(key)
+        if known is None:
+            term = self.processor._compact_iri(self.active, prop, value, vocab=True)
+            mapping = self.mappings.get(term) or {}
+            container = list(mapping.get("@container", []))
+            known = (term, "@language" in container, "@set" in container,
+                     mapping.get("@type") == "@id")
+            self.terms[key] = known
+        return known
+
+    def _vocab_iri(self, iri: str) -> str:
+        known = self.vocab_iris.get(iri)
+        if known is None:
+            known = self.vocab_iris[iri] = self.processor._compact_iri(self.active, iri,
+                                                                      vocab=True)
+        return known
+
+    def iri(self, iri: str) -> str:
+        """An IRI as a node identifier: the shortest (then least) prefix:suffix form whose
+        prefix term is a prefix and which is not itself a term, else PyLD's answer."""
+        known = self.iris.get(iri)
+        if known is not None:
+            return known
+        if self.at_delimiters:
+            starts = [iri[:m.end()] for m in _GEN_DELIMS.finditer(iri)]
+            found = [(start, term) for start in starts for term in self.by_prefix.get(start, ())]
+        else:
+            found = [(start, term) for start, term in self.prefixes if iri.startswith(start)]
+        best = None
+        for start, term in found:
+            if start == iri:
+                continue
+            curie = f"{term}:{iri[len(start):]}"
+            if curie not in self.mappings and (best is None or
+                                               (len(curie), curie) < (len(best), best)):
+                best = curie
+        if best is None:
+            best = self.processor._compact_iri(self.active, iri, vocab=False,
+                                               base=self.options.get("base", ""))
+        self.iris[iri] = best
+        return best
+
+
+def _add(subject: dict, key: str, item, as_set: bool) -> None:
+    """PyLD's add_value: a second value under a key makes it a list."""
+    if key in subject:
+        if not isinstance(subject[key], list):
+            subject[key] = [subject[key]]
+        subject[key].append(item)
+    else:
+        subject[key] = [item] if as_set else item
+
+
+def _sort_nodes(graph: list) -> None:
+    """Order nodes by identifier, and nodes that share one by their JSON text: sorted by
+    identifier, then each run of one identifier by text (most runs are one node long)."""
+    identifier = lambda node: str(node.get("@id", ""))  # noqa: E731
+    graph.sort(key=identifier)
+    start = 0
+    while start < len(graph):
+        end = start + 1
+        while end < len(graph) and identifier(graph[end]) == identifier(graph[start]):
+            end += 1
+        if end - start > 1:
+            graph[start:end] = sorted(graph[start:end],
+                                      key=lambda node: json.dumps(node, sort_keys=True))
+        start = end
+
+
+def _jsonld(triples: list, context: dict, compactor=None) -> str:
+    # pyoxigraph writes expanded JSON-LD already, so no expansion is needed before compacting.
     expanded = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD))
-    compacted = (processor or _processor()).compact(
-        expanded, {"@context": context},
-        {"documentLoader": _refuse_remote, "processingMode": "json-ld-1.1", "skipExpansion": True})
+    compacted = (compactor or Compactor(context)).compact(expanded)
     graph = compacted.get("@graph")
     if isinstance(graph, list):
-        graph.sort(key=lambda node: (str(node.get("@id", "")), json.dumps(node, sort_keys=True)))
+        _sort_nodes(graph)
     return json.dumps(compacted, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _rdfxml(triples: list) -> str:
+    _check_xml(triples)
+    text = ox.serialize(triples, format=ox.RdfFormat.RDF_XML, prefixes=dict(PREFIXES)).decode()
+    # The writer emits carriage returns raw, and XML parsers read those as line feeds.
+    return text.replace("\r", "&#13;") + ("" if text.endswith("\n") else "\n")
+
+
+def _check_xml(triples: list) -> None:
+    """Raise ValueError for the first triple RDF/XML cannot write. Each distinct property and
+    text is looked at once; only where one fails are the triples gone through in order, so the
+    message names the same first triple as a triple-by-triple check."""
+    properties, texts = set(), set()
+    for subject, predicate, object_ in triples:
+        properties.add(predicate.value)
+        texts.add(subject.value)
+        texts.add(object_.value)
+    if all(XML_LOCAL_NAME.search(name) for name in properties) and not NOT_XML.search(
+            "".join(properties) + "".join(texts)):
+        return
     for triple in triples:
         if not XML_LOCAL_NAME.search(triple.predicate.value):
             raise ValueError(
@@ -172,9 +360,6 @@ def _rdfxml(triples: list) -> str:
                     f"RDF/XML cannot carry the character U+{ord(found.group()):04X} found in "
                     f"{term} (in the triple about {triple.subject}); XML 1.0 has no way to "
                     "write it. Export as Turtle, N-Triples, TriG or JSON-LD instead, or remove it.")
-    text = ox.serialize(triples, format=ox.RdfFormat.RDF_XML, prefixes=dict(PREFIXES)).decode()
-    # The writer emits carriage returns raw, and XML parsers read those as line feeds.
-    return text.replace("\r", "&#13;") + ("" if text.endswith("\n") else "\n")
 
 
 def serialise(graph: Graph, fmt: str, ontology: Graph | None = None,

@@ -422,13 +422,19 @@ def draw_readme_pictures(store, folder: Path) -> list[Path]:
     return written + draw_gap_map(gap_map_data(store), folder / "gap-map", (".svg",))
 
 
-def draw_all(project: Project, store, out: Path, answers=None) -> list[Path]:
-    """Every picture, the network files and the explorer page."""
+def picture_data(store) -> tuple[nx.DiGraph, nx.DiGraph, dict]:
+    """What the pictures, the explorer and the report's summary are drawn from, read once: the
+    path graph, its rolled-up form and the gap map's data."""
+    graph = build_graph(store)
+    return graph, rolled_up(graph), gap_map_data(store)
+
+
+def draw_all(project: Project, store, out: Path, answers=None, data=None) -> list[Path]:
+    """Every picture, the network files and the explorer page; ``data`` is ``picture_data(store)``
+    where the caller has it already."""
     from .explorer import write_explorer
 
-    graph = build_graph(store)
-    rolled = rolled_up(graph)
-    gap = gap_map_data(store)
+    graph, rolled, gap = data if data is not None else picture_data(store)
     written = draw_paths(rolled, out / "paths")
     written += draw_gap_map(gap, out / "gap-map")
     written += write_network_files(graph, out)
