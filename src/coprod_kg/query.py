@@ -2,7 +2,9 @@
 
 Every ``.rq`` file opens with contiguous ``# key: value`` lines (title, question, section, param,
 and for checks problem, fix, severity). Parameters are bound as RDF terms through pyoxigraph's
-substitutions (or rdflib's initBindings), never pasted into the query text. Queries run on
+substitutions (or rdflib's initBindings), never pasted into the query text; the checked term is
+also bound, by a VALUES block pyoxigraph writes, inside the sub-selects that hand the variable on
+unchanged (``bind_in_subselects``), which no engine does by itself. Queries run on
 pyoxigraph by default; the rdflib engine exists so tests can show both give the same answers.
 """
 
