@@ -579,7 +579,7 @@ def driver_endpoint_questions(k: int, corpus: Path, work: Path, limit: float) ->
     and the server's CPU for it). Each is stopped at QUESTION_LIMIT seconds."""
     import pyoxigraph as ox
     from coprod_kg.engines import Endpoint
-    from coprod_kg.query import PREFIXES, bind_params, discover
+    from coprod_kg.query import PREFIXES, bind_in_subselects, bind_params, discover
     db = work / f"oxigraph-{k}"
     if not (db / "CURRENT").is_file():
         return {"error": f"no Oxigraph database at {db}: run the stage publish_endpoint first"}
@@ -601,7 +601,8 @@ def driver_endpoint_questions(k: int, corpus: Path, work: Path, limit: float) ->
                              for n, t in bind_params(query, endpoint, params).items()}
             before, started = server.cpu(), time.perf_counter()
             try:  # the HTTP request alone, as engines.run sends it
-                answer = endpoint.query(query.text, prefixes=PREFIXES, substitutions=substitutions)
+                answer = endpoint.query(bind_in_subselects(query.text, substitutions),
+                                        prefixes=PREFIXES, substitutions=substitutions)
                 if isinstance(answer, ox.QuerySolutions):
                     answer = list(answer)
                 entry["http"] = {"wall": time.perf_counter() - started}

@@ -144,3 +144,54 @@ def test_a_runaway_query_stops_at_the_timeout(store):
                            "--timeout", "1"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     assert "stopped after 1 s" in done.stderr and "Traceback" not in done.stderr
+
+
+# A sub-select evaluated apart from the outer group; the parameter is ?x. Each case says whether
+# the parameter may be bound again inside it without changing the answer.
+_P = "<http://e/p>"
+_SUBSELECTS = [
+    (True, f"SELECT ?x ?n WHERE {{ {{ SELECT ?x (COUNT(?y) AS ?n) WHERE {{ ?x {_P} ?y }} "
+           "GROUP BY ?x } }"),
+    (True, f"SELECT ?x ?y WHERE {{ ?x {_P} ?z . OPTIONAL {{ SELECT ?x ?y {{ ?y {_P} ?x }} }} }}"),
+    (True, f"SELECT ?x ?y WHERE {{ {{ {{ SELECT ?x ?y WHERE {{ ?x {_P} ?y }} }} }} }}"),
+    # the variable only under an OPTIONAL: a row without it joins with any value
+    (False, f"SELECT ?x ?n WHERE {{ {{ SELECT ?x (COUNT(*) AS ?n) WHERE {{ ?z {_P} ?y "
+            f"OPTIONAL {{ ?y {_P} ?x }} }} GROUP BY ?x }} }}"),
+    # grouped by another key, limited, or aggregated over all rows: its answer depends on the rest
+    (False, f"SELECT ?x ?n WHERE {{ ?x {_P} ?w . {{ SELECT ?w (COUNT(?x) AS ?n) WHERE "
+            f"{{ ?x {_P} ?w }} GROUP BY ?w }} }}"),
+    (False, f"SELECT ?x WHERE {{ {{ SELECT ?x WHERE {{ ?x {_P} ?y }} ORDER BY ?y LIMIT 1 }} }}"),
+    (False, f"SELECT ?x WHERE {{ {{ SELECT (MIN(?s) AS ?x) WHERE {{ ?s {_P} ?y }} }} }}"),
+    (True, f"SELECT ?x ?n WHERE {{ {{ SELECT ?x (COUNT(*) AS ?n) WHERE {{ ?x {_P} ?y }} "
+           "GROUP BY ?x HAVING (COUNT(*) > 1) } }"),
+    # a branch of a UNION, and an OPTIONAL whose left side need not bind ?x
+    (False, f"SELECT ?x WHERE {{ {{ SELECT ?x WHERE {{ ?x {_P} ?y }} }} UNION {{ ?x {_P} 1 }} }}"),
+    (False, f"SELECT ?x ?z WHERE {{ {{ ?z {_P} ?w OPTIONAL {{ SELECT ?x ?w WHERE "
+            f"{{ ?x {_P} ?w }} }} }} }}"),
+    # words in a string are not a sub-select
+    (False, f'SELECT ?x WHERE {{ ?x {_P} "{{ SELECT ?x WHERE {{ ?x {_P} ?y }} }}" }}'),
+]
+
+
+@pytest.mark.parametrize("pushed, text", _SUBSELECTS)
+def test_a_parameter_is_bound_inside_a_subselect_only_where_the_answer_stays(pushed, text):
+    import pyoxigraph as ox
+
+    from coprod_kg.query import bind_in_subselects
+
+    e = "http://e/"
+    store = ox.Store()
+    for s, o in [("a", "b"), ("a", "c"), ("b", "a"), ("d", "a"), ("d", "b"), ("c", "d")]:
+        store.add(ox.Quad(ox.NamedNode(e + s), ox.NamedNode(e + "p"), ox.NamedNode(e + o)))
+    store.add(ox.Quad(ox.NamedNode(e + "a"), ox.NamedNode(e + "p"), ox.Literal(1)))
+    bound = {ox.Variable("x"): ox.NamedNode(e + "a")}
+    rewritten = bind_in_subselects(text, bound)
+    assert (rewritten != text) is pushed
+    if pushed:  # the binding opens the sub-select's own WHERE group
+        assert rewritten.count("VALUES (?x) { (<http://e/a>) }") == 1
+        assert rewritten.index("VALUES") > rewritten.index("SELECT", 1)
+
+    def rows(query):
+        return sorted(tuple(map(str, solution)) for solution in store.query(query, substitutions=bound))
+
+    assert rows(rewritten) == rows(text)

@@ -2,7 +2,9 @@
 
 Every ``.rq`` file opens with contiguous ``# key: value`` lines (title, question, section, param,
 and for checks problem, fix, severity). Parameters are bound as RDF terms through pyoxigraph's
-substitutions (or rdflib's initBindings), never pasted into the query text. Queries run on
+substitutions (or rdflib's initBindings), never pasted into the query text; the checked term is
+also bound, by a VALUES block pyoxigraph writes, inside the sub-selects that hand the variable on
+unchanged (``bind_in_subselects``), which no engine does by itself. Queries run on
 pyoxigraph by default; the rdflib engine exists so tests can show both give the same answers.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import sparql_lexer
 from .namespace import ID, PREFIXES
 from .project import InputError
 
@@ -273,8 +276,6 @@ def inspect_text(text: str, where: str = "query", prefixes: dict | None = None,
     FROM or FROM NAMED of a graph outside ``allowed_graphs``, and for every update (LOAD,
     INSERT, DELETE, ...). Raises QueryError for a syntax error, with the line and column.
     """
-    from . import sparql_lexer
-
     _refuse_misreadings(text, where)
     found = sparql_lexer.words(sparql_lexer.expand_escapes(text))
     if found.ambiguous:
@@ -611,6 +612,151 @@ def bind_params(query: Query, store, values: dict[str, str]) -> dict:
     return bindings
 
 
+def bind_in_subselects(text: str, substitutions: dict) -> str:
+    """The query with its bound variables bound again, by VALUES, inside the sub-selects that
+    hand them on to the outer group.
+
+    A parameter is bound in the outermost group (pyoxigraph's ``substitutions``, or the VALUES
+    block of ``engines.with_values``), and no engine carries it into a sub-select, which is
+    evaluated on its own before the join: a sub-select that groups every finding's quotes does
+    so for all of them, when the join keeps only the chosen outcome's. Binding the variable again
+    at the start of such a sub-select changes no answer where the join would drop every other
+    row of it anyway, so it is done only where all of this holds:
+
+    - the sub-select is joined to a group that starts with the binding: it is an element of the
+      outermost group (or of a plain group inside it, or of a sub-select bound this way), or the
+      whole of an OPTIONAL written directly in such a group; never a branch of a UNION, a MINUS,
+      an EXISTS, or an OPTIONAL in a group where the variable may not yet be bound;
+    - it projects the variable plainly (not ``(... AS ?x)``, not ``*``), has no LIMIT, OFFSET or
+      trailing VALUES, and if it groups or aggregates, the variable is a plain GROUP BY key;
+    - a triple pattern at the top level of its WHERE group names the variable, so every row it
+      gives binds it (an unbound one would join with any value, and a group keyed by "unbound"
+      would merge into the bound one).
+
+    ``substitutions`` maps pyoxigraph Variables to terms. Any query these rules do not read with
+    certainty (a backslash outside a string, unbalanced braces, a form other than SELECT or ASK)
+    is returned as it is.
+    """
+    if not substitutions:
+        return text
+    tokens = sparql_lexer.terminals(text)
+    if any(kind == "other" and value == "\\" for kind, value, _ in tokens):
+        return text
+    closing, stack = {}, []
+    for index, (kind, value, _) in enumerate(tokens):
+        if kind == "other" and value == "{":
+            stack.append(index)
+        elif kind == "other" and value == "}":
+            if not stack:
+                return text
+            closing[stack.pop()] = index
+    form = next((value.upper() for kind, value, _ in tokens
+                 if kind == "word" and value.upper() in sparql_lexer.FORMS), "")
+    opening = next((index for index, (kind, value, _) in enumerate(tokens)
+                    if kind == "other" and value == "{"), None)
+    if stack or form not in ("SELECT", "ASK") or opening is None:
+        return text
+    terms = {str(variable)[1:]: str(term) for variable, term in substitutions.items()}
+    inserts: list[tuple[int, str]] = []
+
+    def word(index: int) -> str:
+        kind, value, _ = tokens[index]
+        return value.upper() if kind == "word" else ""
+
+    def symbol(index: int) -> str:
+        kind, value, _ = tokens[index]
+        return value if kind == "other" else ""
+
+    def walk(start: int, names: list[str], bound_at_start: bool) -> None:
+        index = start + 1
+        while index < closing[start]:
+            if symbol(index) != "{":
+                index += 1
+                continue
+            end = closing[index]
+            before, after = tokens[index - 1], tokens[end + 1] if end + 1 < len(tokens) else None
+            optional = word(index - 1) == "OPTIONAL"
+            joined = before[0] == "other" and before[1] in "{}.)"
+            beside_union = after is not None and after[0] == "word" and after[1].upper() == "UNION"
+            if (joined and not beside_union) or (optional and bound_at_start):
+                if word(index + 1) == "SELECT":
+                    push(index, names)
+                else:
+                    walk(index, names, False)
+            index = end + 1
+
+    def push(start: int, names: list[str]) -> None:
+        where = next((i for i in range(start + 2, closing[start]) if symbol(i) == "{"), None)
+        if where is None:
+            return
+        projection = tokens[start + 2:where - 1 if word(where - 1) == "WHERE" else where]
+        modifiers = [word(i) for i in range(closing[where] + 1, closing[start])]
+        if _plain(projection, "*") or {"LIMIT", "OFFSET", "VALUES"} & set(modifiers) \
+                or _depth_at_end(projection) != 0:
+            return
+        grouped = "GROUP" in modifiers
+        keys: list = []
+        if grouped:
+            at = closing[where] + 1 + modifiers.index("GROUP")
+            stop = next((i for i in range(at + 2, closing[start])
+                         if word(i) in ("HAVING", "ORDER")), closing[start])
+            keys = tokens[at + 2:stop]
+        elif "HAVING" in modifiers or any(value == "(" for _, value, _ in projection):
+            return  # aggregates over the whole sub-select, or expressions: left alone
+        kept = [name for name in names
+                if _plain(projection, name) and (not grouped or _plain(keys, name))
+                and _in_a_triple(tokens, where, closing[where], name)]
+        if not kept:
+            return
+        variables = " ".join(f"?{name}" for name in kept)
+        values = " ".join(terms[name] for name in kept)
+        inserts.append((tokens[where][2] + 1, f" VALUES ({variables}) {{ ({values}) }}"))
+        walk(where, kept, True)
+
+    walk(opening, list(terms), True)
+    for offset, block in sorted(inserts, reverse=True):
+        text = text[:offset] + block + text[offset:]
+    return text
+
+
+def _depth_at_end(tokens: list) -> int:
+    depth = 0
+    for kind, value, _ in tokens:
+        if kind == "other" and value in "()":
+            depth += 1 if value == "(" else -1
+    return depth
+
+
+def _plain(tokens: list, name: str) -> bool:
+    """Whether the variable (or ``*``) is named outside every parenthesis of these terminals."""
+    depth = 0
+    for kind, value, _ in tokens:
+        if kind == "other" and value in "()":
+            depth += 1 if value == "(" else -1
+        elif depth == 0 and ((kind == "var" and value[1:] == name) or value == name == "*"):
+            return True
+    return False
+
+
+def _in_a_triple(tokens: list, start: int, end: int, name: str) -> bool:
+    """Whether a triple pattern at the top level of the group from ``start`` to ``end`` (the
+    indexes of its braces) names the variable: outside every nested group and parenthesis, and
+    not as the variable of VALUES or GRAPH."""
+    braces = parens = 0
+    for index in range(start + 1, end):
+        kind, value, _ = tokens[index]
+        if kind == "other" and value in "{}":
+            braces += 1 if value == "{" else -1
+        elif kind == "other" and value in "()":
+            parens += 1 if value == "(" else -1
+        elif kind == "var" and value[1:] == name and braces == 0 and parens == 0:
+            before, after = tokens[index - 1], tokens[index + 1]
+            if not (before[0] == "word" and before[1].upper() in ("VALUES", "GRAPH", "AS")) \
+                    and after[1] != "{":
+                return True
+    return False
+
+
 # ---------------------------------------------------------------- running
 
 DEFAULT_MAX_ROWS = 100_000
@@ -701,7 +847,8 @@ def _capped(rows, max_rows: int) -> list:
 def _oxigraph_answer(store: ox.Store, query: Query, substitutions: dict, max_rows: int):
     """Run in the worker: the columns and rows of a query, as plain values."""
     try:
-        solutions = store.query(query.text, prefixes=PREFIXES, substitutions=substitutions)
+        solutions = store.query(bind_in_subselects(query.text, substitutions), prefixes=PREFIXES,
+                                substitutions=substitutions)
     except SyntaxError as error:
         raise _syntax_error(query, error) from None
     except (OSError, RuntimeError, ValueError, TypeError) as error:

@@ -99,6 +99,12 @@ def words(text: str) -> Words:
     return found
 
 
+def terminals(text: str) -> list[tuple[str, str, int]]:
+    """The terminals of ``text`` other than spaces and comments: (kind, text, offset) each."""
+    return [(match.lastgroup, match.group(), match.start()) for match in _TERMINALS.finditer(text)
+            if match.lastgroup not in ("ws", "comment")]
+
+
 def _could_be_less_than(before: list[tuple[str, str]]) -> bool:
     """Whether a "<" after these terminals could be the less-than operator: only after
     something an expression compares (a variable, a literal, an IRI, a closing parenthesis),

@@ -111,10 +111,12 @@ def execute(store, job: Job, row_cap: int) -> Answer:
     import pyoxigraph as ox
 
     from ..namespace import PREFIXES
+    from ..query import bind_in_subselects
 
     try:
-        results = store.query(job.text, prefixes=PREFIXES,
-                              substitutions={ox.Variable(k): v for k, v in job.substitutions.items()})
+        substitutions = {ox.Variable(k): v for k, v in job.substitutions.items()}
+        results = store.query(bind_in_subselects(job.text, substitutions), prefixes=PREFIXES,
+                              substitutions=substitutions)
         if isinstance(results, ox.QueryBoolean):
             fmt = getattr(ox.QueryResultsFormat, RESULT_TYPES[job.result_type])
             return Answer(200, results.serialize(format=fmt), job.result_type)
