@@ -1,6 +1,7 @@
 """Where a coprod-kg checkout keeps its files, and a fingerprint of its inputs.
 
-Kept free of rdflib so that commands answered from the cache start quickly.
+Kept free of rdflib so that commands answered from the cache start quickly, and free of
+dataclasses (which imports inspect, about a fifth of a warm query's start-up).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 import stat
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -43,11 +43,32 @@ class ShapesError(Exception):
     """The SHACL shapes themselves cannot be used (pyshacl refused them)."""
 
 
-@dataclass(frozen=True)
 class Project:
-    """A checkout: ontology, shapes, data, queries and the build folder."""
+    """A checkout: ontology, shapes, data, queries and the build folder (immutable, compared
+    and hashed by its root)."""
 
-    root: Path
+    __slots__ = ("root",)
+
+    def __init__(self, root: Path):
+        object.__setattr__(self, "root", root)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r} of a Project")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r} of a Project")
+
+    def __eq__(self, other):
+        return self.root == other.root if type(other) is Project else NotImplemented
+
+    def __hash__(self):
+        return hash((self.root,))
+
+    def __repr__(self) -> str:
+        return f"Project(root={self.root!r})"
+
+    def __reduce__(self):
+        return Project, (self.root,)
 
     @property
     def ontology_files(self) -> list[Path]:
@@ -118,12 +139,23 @@ def _real_root(root: Path) -> str:
     return _REAL_ROOTS[root]
 
 
-@dataclass(frozen=True)
 class Source:
     """One input file's bytes, read once: what is hashed is what is parsed."""
 
-    path: Path
-    data: bytes
+    __slots__ = ("path", "data")
+
+    def __init__(self, path: Path, data: bytes):
+        self.path = path
+        self.data = data
+
+    def __eq__(self, other):
+        return (self.path, self.data) == (other.path, other.data) if type(other) is Source \
+            else NotImplemented
+
+    __hash__ = None  # mutable, as it was
+
+    def __repr__(self) -> str:
+        return f"Source(path={self.path!r}, data={self.data!r})"
 
 
 def max_bytes() -> int:
@@ -249,15 +281,26 @@ _CODE_KEY: list[str] = []
 
 
 def _installed_version(name: str) -> str:
-    """A distribution's version from its .dist-info folder, without importlib.metadata (which
-    costs a warm query 50 ms)."""
-    import glob
-
+    """A distribution's version from the first ``NAME-*.dist-info`` folder on sys.path (in
+    name order within a folder), without importlib.metadata (which costs a warm query 50 ms)
+    or glob (whose patterns cost it as much again as the listing)."""
+    start, end = f"{name}-", ".dist-info"
     for folder in sys.path:
-        for found in sorted(glob.glob(os.path.join(glob.escape(folder or "."),
-                                                   f"{name}-*.dist-info"))):
-            return os.path.basename(found)[len(name) + 1:-len(".dist-info")]
+        try:
+            names = _LISTINGS[folder]
+        except KeyError:
+            try:
+                names = _LISTINGS[folder] = sorted(os.listdir(folder or "."))
+            except OSError:
+                names = _LISTINGS[folder] = []
+        for found in names:
+            if found.startswith(start) and found.endswith(end) and \
+                    len(found) >= len(start) + len(end):
+                return found[len(start):-len(end)]
     return "unknown"
+
+
+_LISTINGS: dict[str, list[str]] = {}  # sys.path folders listed once per process
 
 
 def code_key() -> str:

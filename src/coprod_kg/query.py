@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -45,24 +43,55 @@ class QueryError(Exception):
     """A query that cannot be run as asked: bad file, bad parameter, syntax error, timeout."""
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str
-    description: str
+class _Record:
+    """Equality and repr by the fields named in ``_fields``, as a dataclass has them (this
+    module is on the warm query's path, and dataclasses costs it an import of inspect)."""
+
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
 
 
-@dataclass
-class Query:
+class Param(_Record):
+    """A parameter a query's header declares (immutable)."""
+
+    _fields = ("name", "kind", "description")
+
+    def __init__(self, name: str, kind: str, description: str):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "description", description)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r} of a Param")
+
+    def __hash__(self):
+        return hash(self._values())
+
+
+class Query(_Record):
     """A SPARQL file and what its header says about it."""
 
-    path: Path
-    text: str
-    header: dict[str, str]
-    params: list[Param] = field(default_factory=list)
+    _fields = ("path", "text", "header", "params")
 
-    def __post_init__(self):
-        self.text = normalise_newlines(self.text)
+    def __init__(self, path: Path, text: str, header: dict[str, str],
+                 params: list[Param] | None = None):
+        self.path = path
+        self.text = normalise_newlines(text)
+        self.header = header
+        self.params = [] if params is None else params
 
     @property
     def name(self) -> str:
@@ -81,13 +110,15 @@ class Query:
         return self.header.get("section", "")
 
 
-@dataclass
-class Result:
+class Result(_Record):
     """A query's answer: column names and rows of Python values (IRIs as strings)."""
 
-    query: Query
-    columns: list[str]
-    rows: list[dict]
+    _fields = ("query", "columns", "rows")
+
+    def __init__(self, query: Query, columns: list[str], rows: list[dict]):
+        self.query = query
+        self.columns = columns
+        self.rows = rows
 
 
 def normalise_newlines(text: str) -> str:
@@ -665,6 +696,8 @@ def _value(term):
                               "#positiveInteger", "#gYear")) and _INTEGER.fullmatch(term.value):
             return int(term.value)
         if datatype.endswith("#decimal"):
+            from decimal import Decimal  # only where an answer holds one: it costs 5 ms
+
             return Decimal(term.value)
         if datatype.endswith(("#double", "#float")):
             return float(term.value)
@@ -798,12 +831,14 @@ def run_rdflib(query: Query, graph, params: dict[str, str] | None = None,
     return _work(query, _rdflib_answer, timeout, graph, query, bindings, _LIMITS["max_rows"])
 
 
-@dataclass
-class CheckOutcome:
+class CheckOutcome(_Record):
     """A quality check's rows; it passes when there are none."""
 
-    query: Query
-    result: Result
+    _fields = ("query", "result")
+
+    def __init__(self, query: Query, result: Result):
+        self.query = query
+        self.result = result
 
     @property
     def severity(self) -> str:
