@@ -6,7 +6,6 @@ dataclasses (which imports inspect, about a fifth of a warm query's start-up).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
@@ -14,6 +13,25 @@ import time
 from pathlib import Path
 
 from . import __version__
+
+def small_sha256(data: bytes = b""):
+    """A SHA-256 hash object for the few kilobytes a warm command hashes (the cache key, a
+    query's text): CPython's own implementation where it has one, since hashlib loads OpenSSL,
+    which costs a warm query 5 ms, for the same digest. Files are hashed with hashlib."""
+    if not _SHA256:
+        try:
+            from _sha2 import sha256  # CPython 3.12 and later
+        except ImportError:
+            try:
+                from _sha256 import sha256  # CPython 3.11
+            except ImportError:
+                from hashlib import sha256
+        _SHA256.append(sha256)
+    return _SHA256[0](data)
+
+
+_SHA256: list = []
+
 
 # The most bytes one input file may hold; COPROD_KG_MAX_BYTES raises it.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -109,10 +127,12 @@ class Project:
         """The cache key of the inputs: their names and bytes (``sources``, as they were
         loaded; else the files as they are now, through the stat cache of ``input_digests``),
         and the code and libraries that make the closure."""
-        digest = hashlib.sha256(code_key().encode())
+        digest = small_sha256(code_key().encode())
         if sources is None:
             named = input_digests(self)
         else:
+            import hashlib
+
             named = [(self._name(source.path), hashlib.sha256(source.data).digest())
                      for source in sources]
         for name, file_digest in named:
@@ -256,6 +276,8 @@ def input_digests(project: Project) -> list[tuple[str, bytes]]:
                 and _trusted(entry, _stat_key(info)):
             file_digest = bytes.fromhex(entry[2])
         else:
+            import hashlib
+
             file_digest = hashlib.sha256(read_regular(path)).digest()
             if info is not None:
                 entry = [_stat_key(info), at, file_digest.hex()]
@@ -307,7 +329,7 @@ def code_key() -> str:
     """The versions of coprod-kg and of the reasoning libraries, and a hash of the code that
     makes the closure."""
     if not _CODE_KEY:
-        digest = hashlib.sha256(f"coprod-kg {__version__}".encode())
+        digest = small_sha256(f"coprod-kg {__version__}".encode())
         here = Path(__file__).resolve().parent
         for name in CLOSURE_MODULES:
             try:
