@@ -164,14 +164,19 @@ def _parse_param(path: Path, spec: str) -> Param:
     return Param(*match.groups())
 
 
-def discover(folder: Path) -> list[Query]:
+def _query_files(folder: Path) -> list[Path]:
     """Every ``.rq`` file directly in ``folder``, sorted by name (what ``folder.glob("*.rq")``
     finds, without the cost of compiling its pattern on a warm query's path)."""
     try:
         names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return []
-    return [parse_query_file(folder / name) for name in sorted(names) if name.endswith(".rq")]
+    return [folder / name for name in sorted(names) if name.endswith(".rq")]
+
+
+def discover(folder: Path) -> list[Query]:
+    """Every ``.rq`` file directly in ``folder``, sorted by name."""
+    return [parse_query_file(path) for path in _query_files(folder)]
 
 
 def find_query(folder: Path, name_or_path: str) -> Query:
@@ -184,13 +189,21 @@ def find_query(folder: Path, name_or_path: str) -> Query:
         if not candidate.is_file():
             raise QueryError(f"{candidate}: no such query file")
         return parse_query_file(candidate)
-    queries = discover(folder)
+    # The first file in name order that the name, the short name or the number picks, or whose
+    # title is the one asked for: the files after it are not read (a file that cannot be read
+    # or parsed before it is an error, as in discover).
     wanted = name_or_path.strip()
-    for query in queries:
-        number = query.name.split("-", 1)[0]
-        if wanted in (query.name, query.name.split("-", 1)[-1]) or wanted.lower() == query.title.lower() \
+    queries = []
+    for path in _query_files(folder):
+        name = path.stem
+        number = name.split("-", 1)[0]
+        if wanted in (name, name.split("-", 1)[-1]) \
                 or (wanted.isascii() and wanted.isdigit() and number.isdigit() and int(wanted) == int(number)):
+            return parse_query_file(path)
+        query = parse_query_file(path)
+        if wanted.lower() == query.title.lower():
             return query
+        queries.append(query)
     partial = [q for q in queries if wanted and wanted.lower() in q.name]
     if len(partial) == 1:
         return partial[0]
