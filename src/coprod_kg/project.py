@@ -127,14 +127,16 @@ class Project:
         """The cache key of the inputs: their names and bytes (``sources``, as they were
         loaded; else the files as they are now, through the stat cache of ``input_digests``),
         and the code and libraries that make the closure."""
-        digest = small_sha256(code_key().encode())
         if sources is None:
-            named = input_digests(self)
+            modules: dict[str, bytes | None] = {}
+            named = input_digests(self, modules)
+            digest = small_sha256(code_key(modules or None).encode())
         else:
             import hashlib
 
             named = [(self._name(source.path), hashlib.sha256(source.data).digest())
                      for source in sources]
+            digest = small_sha256(code_key().encode())
         for name, file_digest in named:
             digest.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0")
             digest.update(file_digest)
@@ -247,23 +249,33 @@ def _trusted(entry, key: list[int]) -> bool:
     return recorded == key and max(key[1], key[2]) < at - RACY_NS
 
 
-def input_digests(project: Project) -> list[tuple[str, bytes]]:
+def _recorded(record, part: str) -> dict:
+    found = record.get(part, {}) if isinstance(record, dict) else {}
+    return found if isinstance(found, dict) else {}
+
+
+def input_digests(project: Project, modules: dict | None = None) -> list[tuple[str, bytes]]:
     """The name and SHA-256 of every input file as it is now, hashing again only the files
     whose stat changed since their digest was recorded (or changed too close to that moment).
 
     The digests are kept in ``build/cache/input-digests.json``; a cache that cannot be read or
-    written is only slower. Raises InputError for a file that cannot be used.
+    written is only slower. Raises InputError for a file that cannot be used. Given a dict
+    ``modules``, the code key is not known yet in this process, the same is done for
+    CLOSURE_MODULES, whose digests (None for a missing one) are put in ``modules``.
     """
     import json
 
     store = project.cache_dir / DIGESTS_FILE
     try:
-        recorded = json.loads(store.read_text(encoding="utf-8")).get("files", {})
-        if not isinstance(recorded, dict):
-            recorded = {}
-    except (OSError, ValueError, AttributeError):
-        recorded = {}
-    named, entries, changed = [], {}, False
+        record = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    recorded, recorded_code = _recorded(record, "files"), _recorded(record, "code")
+    code_entries = dict(recorded_code)
+    changed = False
+    if modules is not None and not _CODE_KEY:
+        code_entries, changed = _module_digests(recorded_code, modules)
+    named, entries = [], {}
     for path in project.input_files():
         name = project._name(path)
         at = time.time_ns()  # taken before the stat: a later write cannot look older than this
@@ -285,14 +297,42 @@ def input_digests(project: Project) -> list[tuple[str, bytes]]:
         named.append((name, file_digest))
         if entry is not None:
             entries[name] = entry
-    if changed or set(entries) != set(recorded):
+    if changed or set(entries) != set(recorded) or code_entries != recorded_code:
         from .atomic import write_atomic
 
         try:
-            write_atomic(store, json.dumps({"files": entries}, sort_keys=True) + "\n")
+            write_atomic(store, json.dumps({"files": entries, "code": code_entries},
+                                           sort_keys=True) + "\n")
         except OSError:
             pass
     return named
+
+
+def _module_digests(recorded: dict, digests: dict) -> tuple[dict, bool]:
+    """The SHA-256 of each of CLOSURE_MODULES put in ``digests`` (None for a missing file),
+    trusting a recorded digest as input_digests does; returns the entries to record and
+    whether any was hashed again."""
+    here = _package_folder()
+    entries, changed = {}, False
+    for name in CLOSURE_MODULES:
+        path = os.path.join(here, name)
+        at = time.time_ns()
+        try:
+            info = os.stat(path)
+        except OSError:
+            digests[name] = None
+            changed = changed or name in recorded
+            continue
+        entry = recorded.get(name)
+        if stat.S_ISREG(info.st_mode) and _trusted(entry, _stat_key(info)):
+            digests[name] = bytes.fromhex(entry[2])
+            entries[name] = entry
+            continue
+        digests[name] = _module_digest(name)
+        if digests[name] is not None:
+            entries[name] = [_stat_key(info), at, digests[name].hex()]
+        changed = True
+    return entries, changed
 
 
 # The modules whose code shapes the closure, and the libraries they call: a change to any of them
@@ -325,17 +365,32 @@ def _installed_version(name: str) -> str:
 _LISTINGS: dict[str, list[str]] = {}  # sys.path folders listed once per process
 
 
-def code_key() -> str:
+def _package_folder() -> str:
+    return os.path.dirname(os.path.realpath(__file__))
+
+
+def _module_digest(name: str) -> bytes | None:
+    """The SHA-256 of one of CLOSURE_MODULES, None if it cannot be read."""
+    import hashlib
+
+    try:
+        with open(os.path.join(_package_folder(), name), "rb") as stream:
+            return hashlib.sha256(stream.read()).digest()
+    except OSError:
+        return None
+
+
+def code_key(modules: dict | None = None) -> str:
     """The versions of coprod-kg and of the reasoning libraries, and a hash of the code that
-    makes the closure."""
+    makes the closure: of the SHA-256 of each of CLOSURE_MODULES, from ``modules`` (as
+    input_digests found them through its stat cache) or else read now."""
     if not _CODE_KEY:
+        if modules is None:
+            modules = {name: _module_digest(name) for name in CLOSURE_MODULES}
         digest = small_sha256(f"coprod-kg {__version__}".encode())
-        here = Path(__file__).resolve().parent
         for name in CLOSURE_MODULES:
-            try:
-                digest.update(name.encode() + b"\0" + (here / name).read_bytes())
-            except OSError:
-                digest.update(name.encode() + b"\0missing")
+            found = modules.get(name)
+            digest.update(name.encode() + b"\0" + (b"missing" if found is None else found))
         for name in CLOSURE_LIBRARIES:
             digest.update(f"\0{name} {_installed_version(name)}".encode())
         # Which reasoner made the closure (the rule engine, or owlrl behind the flag).
