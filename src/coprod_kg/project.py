@@ -352,17 +352,18 @@ def _installed_version(name: str) -> str:
             names = _LISTINGS[folder]
         except KeyError:
             try:
-                names = _LISTINGS[folder] = sorted(os.listdir(folder or "."))
+                names = sorted(found for found in os.listdir(folder or ".")
+                               if found.endswith(end))
             except OSError:
-                names = _LISTINGS[folder] = []
+                names = []
+            _LISTINGS[folder] = names
         for found in names:
-            if found.startswith(start) and found.endswith(end) and \
-                    len(found) >= len(start) + len(end):
+            if found.startswith(start) and len(found) >= len(start) + len(end):
                 return found[len(start):-len(end)]
     return "unknown"
 
 
-_LISTINGS: dict[str, list[str]] = {}  # sys.path folders listed once per process
+_LISTINGS: dict[str, list[str]] = {}  # the .dist-info names of each sys.path folder, once
 
 
 def _package_folder() -> str:

@@ -474,7 +474,8 @@ def _cached_verdict(key: str) -> str | None:
     if folder is None:
         return None
     try:
-        form = (Path(folder) / key).read_text(encoding="ascii").strip()
+        # Read as UTF-8, whose codec is loaded already; only a form's name is accepted.
+        form = (Path(folder) / key).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     if form in FORMS.values():
@@ -689,8 +690,6 @@ def set_limits(max_rows: int | None = None, memory_mb: int | None = None,
 
 def check_timeout(timeout) -> float | None:
     """A timeout in seconds as the worker takes it: None for no limit. Raises QueryError."""
-    import math
-
     if timeout is None:
         return None
     if isinstance(timeout, _Configured):
@@ -699,10 +698,10 @@ def check_timeout(timeout) -> float | None:
         seconds = float(timeout)
     except (TypeError, ValueError):
         raise QueryError(f"a timeout is a number of seconds, not {timeout!r}") from None
-    if math.isnan(seconds) or seconds <= 0:
+    if seconds != seconds or seconds <= 0:  # NaN (the one value unequal to itself), or not > 0
         raise QueryError(f"a timeout must be more than 0 seconds, not {timeout!r} "
                          "(use inf for no limit)")
-    return None if math.isinf(seconds) else seconds
+    return None if seconds == float("inf") else seconds
 
 
 def _value(term):
