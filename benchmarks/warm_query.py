@@ -2,6 +2,7 @@
 """Time a warm ``coprod-kg query`` beside the floor, on corpora K times the report.
 
     .venv/bin/python benchmarks/warm_query.py [--k 1 10 100] [--runs 5] [--corpora DIR]
+    .venv/bin/python benchmarks/warm_query.py --folder DIR [--runs 5]   # a project as it is
 
 For each K the corpus is written by ``benchmarks/corpus.py`` into ``DIR/kK`` (kept, and reused
 when it is there with its cache; K = 1000 is measured only when asked for or when its corpus is
@@ -17,7 +18,9 @@ is asked once more to settle the cache. Then, for a few questions, in that order
   the same query: the floor of any fresh process;
 - **start-up**: ``coprod-kg --version`` in a fresh process, for scale.
 
-Each figure is the median of ``--runs`` runs. The ratios are warm / floor and warm / bare process.
+With ``--folder`` the project in DIR (this checkout, say, or a copy of a kept corpus) is measured
+as it is instead, its cache made by the first warm query if it is not there. Each figure is the
+median of ``--runs`` runs. The ratios are warm / floor and warm / bare process.
 :func:`measure` returns the figures as a dict (``benchmarks/growth.py`` may import it).
 """
 
@@ -205,10 +208,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the corpora are kept (default: build/corpora)")
     parser.add_argument("--prepare", choices=("query", "reason", "build"), default="query",
                         help="how the cache is made once (default: a cold query)")
+    parser.add_argument("--folder", type=Path, help="measure the project in this folder as it "
+                        "is, instead of the corpora")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    ks = args.k or [1, 10, 100] + ([1000] if (args.corpora / "k1000").is_dir() else [])
-    results = run_all(ks, args.corpora, args.runs, args.prepare)
+    if args.folder is not None:
+        results = {args.folder.name: measure(args.folder, args.runs,
+                                             echo=lambda line: print(line, flush=True))}
+    else:
+        ks = args.k or [1, 10, 100] + ([1000] if (args.corpora / "k1000").is_dir() else [])
+        results = run_all(ks, args.corpora, args.runs, args.prepare)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(table(results))

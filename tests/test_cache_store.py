@@ -263,6 +263,32 @@ def test_an_edit_within_the_same_second_is_seen(mini, monkeypatch, capsys):
     assert hours(mini, capsys) == [445]
 
 
+def test_the_code_key_is_read_through_the_stat_cache_and_sees_an_edited_module(
+        mini, monkeypatch, tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    for name in project_module.CLOSURE_MODULES:
+        (code / name).write_text(f"# {name}\n")
+    monkeypatch.setattr(project_module, "_package_folder", lambda: str(code))
+    monkeypatch.setattr(project_module, "RACY_NS", 50_000_000)  # not to wait 2 s here
+    monkeypatch.setattr(project_module, "_CODE_KEY", [])  # as a fresh process has it
+    read = []
+    real = project_module._module_digest
+    monkeypatch.setattr(project_module, "_module_digest",
+                        lambda name: read.append(name) or real(name))
+    time.sleep(0.1)
+    before = mini.fingerprint()  # records every module
+    project_module._CODE_KEY.clear()
+    read.clear()
+    assert mini.fingerprint() == before and read == []  # every digest from the stat cache
+    project_module._CODE_KEY.clear()
+    assert mini.fingerprint(mini.read_inputs()) == before  # the modules read, the same key
+    (code / "rules.py").write_text("# rules.py, changed\n")
+    project_module._CODE_KEY.clear()
+    read.clear()
+    assert mini.fingerprint() != before and read == ["rules.py"]
+
+
 def test_a_racily_clean_entry_is_not_trusted_and_an_old_one_is():
     key = [10, 5_000_000_000, 5_000_000_000, 1, 1]
     assert not project_module._trusted([key, 6_000_000_000, "00"], key)  # 1 s after the change

@@ -100,3 +100,36 @@ def test_reason_reports_what_it_inferred(store, tmp_path, capsys):
 
 def test_generated_docs_are_up_to_date(capsys):
     assert main(["docs", "--check"]) == 0, capsys.readouterr().out
+
+
+# Command lines of `query` read without argparse: the namespace must be argparse's own.
+QUICK = [["query", "principle-prevalence"],
+         ["query", "06", "--param", "principle=networks", "--format", "csv"],
+         ["query", "--format", "json", "x", "--ids", "-q", "--timeout", "2.5"],
+         ["query", "x", "--param", "a=b", "--param", "c=", "-o", "out.md", "--verbose"],
+         ["query", "x", "--timeout", "inf", "--output", "a b.csv", "--quiet", "-v"],
+         ["query", "query", "--format", "table", "--format", "markdown"],
+         ["query", ""]]
+# ... and those it leaves to argparse (which reads them, or refuses them with its message).
+LEFT = [["query"], ["query", "a", "b"], ["query", "x", "--format", "yaml"],
+        ["query", "x", "--timeout", "0"], ["query", "x", "--timeout", "nan"],
+        ["query", "x", "--timeout", "-1"], ["query", "x", "--format=csv"],
+        ["query", "x", "--form", "csv"], ["query", "x", "--param"], ["query", "x", "--help"],
+        ["query", "x", "-o", "-"], ["query", "--", "-x"], ["query", "x", "--engine", "rdflib"],
+        ["--project", ".", "query", "x"], ["-q", "query", "x"], ["queries"], ["query", "-qv", "x"]]
+
+
+@pytest.mark.parametrize("words", QUICK)
+def test_a_plain_query_command_line_is_read_as_argparse_reads_it(words):
+    from coprod_kg import cli
+
+    quick = cli._quick_query_args(words)
+    assert quick is not None
+    assert vars(quick) == vars(cli.make_parser("query").parse_args(words))
+
+
+@pytest.mark.parametrize("words", LEFT)
+def test_other_command_lines_are_left_to_argparse(words):
+    from coprod_kg import cli
+
+    assert cli._quick_query_args(words) is None

@@ -195,3 +195,18 @@ def test_a_parameter_is_bound_inside_a_subselect_only_where_the_answer_stays(pus
         return sorted(tuple(map(str, solution)) for solution in store.query(query, substitutions=bound))
 
     assert rows(rewritten) == rows(text)
+
+
+def test_a_query_is_found_by_the_first_file_that_names_it(tmp_path):
+    """The first file in name order whose name, short name, number or title is the one asked
+    for; the files after it are not read, the files before it are."""
+    (tmp_path / "01-first.rq").write_text("# title: 03-third\nASK {}\n")
+    (tmp_path / "02-second.rq").write_text("# title: Second\n# param: bad line\nASK {}\n")
+    (tmp_path / "03-third.rq").write_text("# title: Third\nASK {}\n")
+    assert find_query(tmp_path, "first").name == "01-first"
+    assert find_query(tmp_path, "1").name == "01-first"
+    assert find_query(tmp_path, "03-third").name == "01-first"  # its title comes first
+    with pytest.raises(QueryError, match="bad '# param:' line"):
+        find_query(tmp_path, "third")  # 02-second is read on the way, and cannot be used
+    with pytest.raises(QueryError, match="bad '# param:' line"):
+        find_query(tmp_path, "no-such-question")

@@ -26,16 +26,15 @@ removed only when no reader holds them. A warm query needs neither rdflib nor ow
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO, Callable
 
 import pyoxigraph as ox
 
-from .atomic import fsync_folder, remove_stale_parts, write_atomic
 from .project import Project
 
 
@@ -64,6 +63,8 @@ def _key_of(closure: Path) -> str:
     name = Path(closure).name
     if name.startswith("closure-") and name.endswith(".nt"):
         return name[len("closure-"):-len(".nt")]
+    import hashlib
+
     return hashlib.sha256(str(closure).encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
@@ -87,6 +88,10 @@ def write_closure(project: Project, graph, key: str | None = None) -> Path:
     Pass the ``fingerprint`` of the LoadedGraph the closure was reasoned from; without it the
     inputs are read again now, which is only right when nothing can have changed them.
     """
+    import hashlib
+
+    from .atomic import remove_stale_parts, write_atomic
+
     key = key or project.fingerprint()
     path = closure_path(project, key)
     if isinstance(graph, (bytes, bytearray)):
@@ -121,7 +126,7 @@ def _stamp_of(path: Path) -> tuple[dict | None, str]:
         return None, f"its stamp cannot be read ({error})"
 
 
-def _open_verified(path: Path) -> tuple[BinaryIO | None, dict | None, str]:
+def _open_verified(path: Path) -> tuple[BufferedReader | None, dict | None, str]:
     """The closure opened at its start if its stamp vouches for its bytes (read once, in
     chunks, from the very file that is returned), else None and why not."""
     if not path.is_file():
@@ -129,6 +134,8 @@ def _open_verified(path: Path) -> tuple[BinaryIO | None, dict | None, str]:
     stamp, why = _stamp_of(path)
     if stamp is None:
         return None, None, why
+    import hashlib
+
     try:
         stream = open(path, "rb")
     except OSError as error:
@@ -171,9 +178,14 @@ def cached_closure(project: Project, key: str) -> Path | None:
 
 def _reason_again(project: Project, why: str = ""):
     """Load the inputs once, reason, and store the closure under the key of those bytes."""
+    import logging
+
     from .load import load_project
     from .reason import reason
 
+    # rdflib's warnings (e.g. for an ill-typed literal, which validation reports in words) stay
+    # off the terminal, as the CLI keeps them for every command that loads the inputs.
+    logging.getLogger("rdflib").setLevel(logging.ERROR)
     if why:
         notify(why)
     loaded = load_project(project)
@@ -302,6 +314,8 @@ def _make_store(project: Project, closure: Path) -> Path:
     import shutil
     import tempfile
 
+    from .atomic import fsync_folder, write_atomic
+
     key = _key_of(closure)
     folder = store_path(project, key)
     stream, stamp, why = _open_verified(closure)
@@ -344,6 +358,8 @@ def _publish(building: Path, folder: Path, key: str, closure: Path) -> None:
     """Rename a finished store into place; one another process finished first is kept, one
     that cannot be trusted is moved aside first."""
     import shutil
+
+    from .atomic import fsync_folder
 
     try:
         os.rename(building, folder)

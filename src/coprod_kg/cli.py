@@ -7,11 +7,10 @@ by its time, memory or row limit; 4 internal error (a bug: rerun with --debug fo
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 
@@ -22,18 +21,41 @@ class UsageError(Exception):
     """A command line that asks for something impossible."""
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse would exit; main() turns this into exit code 2
-        raise UsageError(f"{self.prog}: {_did_you_mean(message)}")
+def _read_output_flags(words: list[str]) -> None:
+    """Set how errors and progress are shown from the words of a command line."""
+    global _JSON_ERRORS, _VERBOSITY
+    _JSON_ERRORS = any(w in ("--format=json",) or (w == "--format" and nxt == "json")
+                       for w, nxt in zip(words, [*words[1:], ""]))
+    _VERBOSITY = -1 if ("--quiet" in words or "-q" in words) else (
+        1 if ("--verbose" in words or "-v" in words) else 0)
 
-    def parse_args(self, args=None, namespace=None):
-        global _JSON_ERRORS, _VERBOSITY
-        words = list(sys.argv[1:] if args is None else args)
-        _JSON_ERRORS = any(w in ("--format=json",) or (w == "--format" and nxt == "json")
-                           for w, nxt in zip(words, [*words[1:], ""]))
-        _VERBOSITY = -1 if ("--quiet" in words or "-q" in words) else (
-            1 if ("--verbose" in words or "-v" in words) else 0)
-        return super().parse_args(args, namespace)
+
+_PARSER_CLASS: list = []
+
+
+def _parser_class():
+    """The argparse parser of the command line, defined at first use: argparse (with gettext
+    and shutil) costs a warm query more than a tenth of its time, and the common command
+    lines of ``query`` are read without it (see _quick_query_args)."""
+    if not _PARSER_CLASS:
+        import argparse
+
+        class Parser(argparse.ArgumentParser):
+            def error(self, message):  # argparse would exit; main() makes this exit code 2
+                raise UsageError(f"{self.prog}: {_did_you_mean(message)}")
+
+            def parse_args(self, args=None, namespace=None):
+                _read_output_flags(list(sys.argv[1:] if args is None else args))
+                return super().parse_args(args, namespace)
+
+        _PARSER_CLASS.append(Parser)
+    return _PARSER_CLASS[0]
+
+
+def __getattr__(name: str):
+    if name == "Parser":  # the parser class, made when first asked for
+        return _parser_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _JSON_ERRORS = False  # set when the command line asks for --format json: errors come as JSON
@@ -288,9 +310,16 @@ def cmd_query(args) -> int:
     if args.engine == "rdflib" and args.endpoint:
         raise UsageError("coprod-kg query: --engine rdflib runs locally; drop it or --endpoint")
     if args.engine == "rdflib":  # the same checks, limits and messages as the default engine
+        _quiet_rdflib()
         result = run_rdflib(query, _rdflib_closure(project), params, timeout=args.timeout)
-    else:
+    elif args.endpoint:
         from .engines import run
+
+        _quiet_rdflib()
+
+        result = run(query, _store(args), params, timeout=args.timeout)
+    else:  # the embedded store, as engines.run would, without importing the endpoint client
+        from .query import run
 
         result = run(query, _store(args), params, timeout=args.timeout)
     fmt = _format(args)
@@ -685,12 +714,16 @@ def command_named(words: list[str]) -> str | None:
     return None
 
 
-def make_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The command-line parser; with ``only``, one that knows only that command's arguments
-    (the same for a command line that names it, and cheaper to build)."""
+def make_parser(only: str | None = None):
+    """The command-line parser (an argparse.ArgumentParser); with ``only``, one that knows only
+    that command's arguments (the same for a command line that names it, and cheaper to
+    build)."""
+    import argparse
+
     from .formats import EXPORT_FORMATS
     from .tables import FORMATS as TABLE_FORMATS
 
+    Parser = _parser_class()
     parser = Parser(prog="coprod-kg", description=(
         "The evidence of Slay & Stephens (2013) on co-production in mental health as a "
         "knowledge graph. Exit codes: 0 fine, 1 validation or checks failed, 2 usage, input or "
@@ -833,24 +866,97 @@ def make_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _seconds(text: str) -> float:
-    """A timeout: a positive number of seconds, or inf for no limit."""
-    import math
-
+def _seconds_or_none(text: str) -> float | None:
+    """A timeout: a positive number of seconds, or inf for no limit; None if it is neither."""
     try:
         seconds = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if math.isnan(seconds) or seconds <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds (or inf), not {text!r}")
+        return None
+    if seconds != seconds or seconds <= 0:  # NaN, or not more than 0
+        return None
     return seconds
+
+
+def _seconds(text: str) -> float:
+    """A timeout: a positive number of seconds, or inf for no limit."""
+    import argparse
+
+    seconds = _seconds_or_none(text)
+    if seconds is not None:
+        return seconds
+    try:
+        float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    raise argparse.ArgumentTypeError(f"must be more than 0 seconds (or inf), not {text!r}")
 
 
 def _count(text: str) -> int:
     """A whole number of one or more, written with the digits 0-9."""
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
     return int(text)
+
+
+# What `query` takes without argparse: flags, options with one value (the value is the next
+# word), and the name. Anything else (other options, --opt=value, abbreviations, --help, --,
+# a value that starts with "-") goes to argparse, which knows every rule and message.
+_QUICK_FLAGS = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose",
+                "--ids": "ids"}
+_QUICK_VALUED = {"--format": "format", "-o": "output", "--output": "output",
+                 "--param": "param", "--timeout": "timeout"}
+
+
+def _quick_query_args(words: list[str]):
+    """The parsed arguments of a plain ``query NAME [options]`` command line, the very
+    namespace argparse would make of it; None for any other command line (argparse reads it).
+
+    A warm query's answer costs less than argparse's import, gettext look-ups and parser
+    building together; tests hold this to argparse's reading of the same words.
+    """
+    if not words or words[0] != "query":
+        return None
+    from types import SimpleNamespace
+
+    from .tables import FORMATS
+
+    values = {"command": "query", "debug": False, "endpoint": None,
+              "endpoint_graph": "https://w3id.org/coprod-kg/graph/inferred",
+              "engine": "oxigraph", "format": None, "handler": cmd_query, "ids": False,
+              "max_memory": None, "max_rows": None, "max_seconds": None, "name": None,
+              "output": None, "param": None, "project": None, "quiet": False,
+              "timeout": 30.0, "verbose": False}
+    rest = iter(words[1:])
+    for word in rest:
+        if word in _QUICK_FLAGS:
+            values[_QUICK_FLAGS[word]] = True
+        elif word in _QUICK_VALUED:
+            value = next(rest, None)
+            if value is None or value.startswith("-"):
+                return None
+            key = _QUICK_VALUED[word]
+            if key == "param":
+                values["param"] = [*(values["param"] or []), value]
+            elif key == "format":
+                if value not in FORMATS:
+                    return None
+                values["format"] = value
+            elif key == "timeout":
+                values["timeout"] = _seconds_or_none(value)
+                if values["timeout"] is None:
+                    return None
+            else:
+                values[key] = value
+        elif word.startswith("-") or values["name"] is not None:
+            return None
+        else:
+            values["name"] = word
+    if values["name"] is None:
+        return None
+    _read_output_flags(words)
+    return SimpleNamespace(**values)
 
 
 def _check_args(args) -> None:
@@ -881,8 +987,10 @@ def main(argv: list[str] | None = None) -> int:
         from .worker import LimitReached
 
         words = list(sys.argv[1:] if argv is None else argv)
-        _quiet_rdflib()
-        args = make_parser(command_named(words)).parse_args(words)
+        command = command_named(words)
+        if command not in _WITHOUT_RDFLIB:
+            _quiet_rdflib()
+        args = _quick_query_args(words) or make_parser(command).parse_args(words)
         if not getattr(args, "handler", None):
             make_parser().print_help(sys.stderr)
             return EXIT_USAGE
@@ -915,6 +1023,12 @@ def main(argv: list[str] | None = None) -> int:
         if not debug:
             _err("this is a bug in coprod-kg; run again with --debug for the traceback")
         return EXIT_INTERNAL
+
+
+# Commands that answer from the on-disk store without rdflib when the cache is warm: they quiet
+# rdflib only where they load it (``cmd_query --engine rdflib``; ``cache`` when it reasons),
+# since importing logging costs a warm query a tenth of its time. None: --version, --help.
+_WITHOUT_RDFLIB = (None, "query", "queries")
 
 
 def _quiet_rdflib() -> None:

@@ -1,19 +1,37 @@
 """Where a coprod-kg checkout keeps its files, and a fingerprint of its inputs.
 
-Kept free of rdflib so that commands answered from the cache start quickly.
+Kept free of rdflib so that commands answered from the cache start quickly, and free of
+dataclasses (which imports inspect, about a fifth of a warm query's start-up).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+
+def small_sha256(data: bytes = b""):
+    """A SHA-256 hash object for the few kilobytes a warm command hashes (the cache key, a
+    query's text): CPython's own implementation where it has one, since hashlib loads OpenSSL,
+    which costs a warm query 5 ms, for the same digest. Files are hashed with hashlib."""
+    if not _SHA256:
+        try:
+            from _sha2 import sha256  # CPython 3.12 and later
+        except ImportError:
+            try:
+                from _sha256 import sha256  # CPython 3.11
+            except ImportError:
+                from hashlib import sha256
+        _SHA256.append(sha256)
+    return _SHA256[0](data)
+
+
+_SHA256: list = []
+
 
 # The most bytes one input file may hold; COPROD_KG_MAX_BYTES raises it.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -43,11 +61,32 @@ class ShapesError(Exception):
     """The SHACL shapes themselves cannot be used (pyshacl refused them)."""
 
 
-@dataclass(frozen=True)
 class Project:
-    """A checkout: ontology, shapes, data, queries and the build folder."""
+    """A checkout: ontology, shapes, data, queries and the build folder (immutable, compared
+    and hashed by its root)."""
 
-    root: Path
+    __slots__ = ("root",)
+
+    def __init__(self, root: Path):
+        object.__setattr__(self, "root", root)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r} of a Project")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r} of a Project")
+
+    def __eq__(self, other):
+        return self.root == other.root if type(other) is Project else NotImplemented
+
+    def __hash__(self):
+        return hash((self.root,))
+
+    def __repr__(self) -> str:
+        return f"Project(root={self.root!r})"
+
+    def __reduce__(self):
+        return Project, (self.root,)
 
     @property
     def ontology_files(self) -> list[Path]:
@@ -88,12 +127,16 @@ class Project:
         """The cache key of the inputs: their names and bytes (``sources``, as they were
         loaded; else the files as they are now, through the stat cache of ``input_digests``),
         and the code and libraries that make the closure."""
-        digest = hashlib.sha256(code_key().encode())
         if sources is None:
-            named = input_digests(self)
+            modules: dict[str, bytes | None] = {}
+            named = input_digests(self, modules)
+            digest = small_sha256(code_key(modules or None).encode())
         else:
+            import hashlib
+
             named = [(self._name(source.path), hashlib.sha256(source.data).digest())
                      for source in sources]
+            digest = small_sha256(code_key().encode())
         for name, file_digest in named:
             digest.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0")
             digest.update(file_digest)
@@ -118,12 +161,23 @@ def _real_root(root: Path) -> str:
     return _REAL_ROOTS[root]
 
 
-@dataclass(frozen=True)
 class Source:
     """One input file's bytes, read once: what is hashed is what is parsed."""
 
-    path: Path
-    data: bytes
+    __slots__ = ("path", "data")
+
+    def __init__(self, path: Path, data: bytes):
+        self.path = path
+        self.data = data
+
+    def __eq__(self, other):
+        return (self.path, self.data) == (other.path, other.data) if type(other) is Source \
+            else NotImplemented
+
+    __hash__ = None  # mutable, as it was
+
+    def __repr__(self) -> str:
+        return f"Source(path={self.path!r}, data={self.data!r})"
 
 
 def max_bytes() -> int:
@@ -195,23 +249,33 @@ def _trusted(entry, key: list[int]) -> bool:
     return recorded == key and max(key[1], key[2]) < at - RACY_NS
 
 
-def input_digests(project: Project) -> list[tuple[str, bytes]]:
+def _recorded(record, part: str) -> dict:
+    found = record.get(part, {}) if isinstance(record, dict) else {}
+    return found if isinstance(found, dict) else {}
+
+
+def input_digests(project: Project, modules: dict | None = None) -> list[tuple[str, bytes]]:
     """The name and SHA-256 of every input file as it is now, hashing again only the files
     whose stat changed since their digest was recorded (or changed too close to that moment).
 
     The digests are kept in ``build/cache/input-digests.json``; a cache that cannot be read or
-    written is only slower. Raises InputError for a file that cannot be used.
+    written is only slower. Raises InputError for a file that cannot be used. Given a dict
+    ``modules``, the code key is not known yet in this process, the same is done for
+    CLOSURE_MODULES, whose digests (None for a missing one) are put in ``modules``.
     """
     import json
 
     store = project.cache_dir / DIGESTS_FILE
     try:
-        recorded = json.loads(store.read_text(encoding="utf-8")).get("files", {})
-        if not isinstance(recorded, dict):
-            recorded = {}
-    except (OSError, ValueError, AttributeError):
-        recorded = {}
-    named, entries, changed = [], {}, False
+        record = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    recorded, recorded_code = _recorded(record, "files"), _recorded(record, "code")
+    code_entries = dict(recorded_code)
+    changed = False
+    if modules is not None and not _CODE_KEY:
+        code_entries, changed = _module_digests(recorded_code, modules)
+    named, entries = [], {}
     for path in project.input_files():
         name = project._name(path)
         at = time.time_ns()  # taken before the stat: a later write cannot look older than this
@@ -224,6 +288,8 @@ def input_digests(project: Project) -> list[tuple[str, bytes]]:
                 and _trusted(entry, _stat_key(info)):
             file_digest = bytes.fromhex(entry[2])
         else:
+            import hashlib
+
             file_digest = hashlib.sha256(read_regular(path)).digest()
             if info is not None:
                 entry = [_stat_key(info), at, file_digest.hex()]
@@ -231,14 +297,42 @@ def input_digests(project: Project) -> list[tuple[str, bytes]]:
         named.append((name, file_digest))
         if entry is not None:
             entries[name] = entry
-    if changed or set(entries) != set(recorded):
+    if changed or set(entries) != set(recorded) or code_entries != recorded_code:
         from .atomic import write_atomic
 
         try:
-            write_atomic(store, json.dumps({"files": entries}, sort_keys=True) + "\n")
+            write_atomic(store, json.dumps({"files": entries, "code": code_entries},
+                                           sort_keys=True) + "\n")
         except OSError:
             pass
     return named
+
+
+def _module_digests(recorded: dict, digests: dict) -> tuple[dict, bool]:
+    """The SHA-256 of each of CLOSURE_MODULES put in ``digests`` (None for a missing file),
+    trusting a recorded digest as input_digests does; returns the entries to record and
+    whether any was hashed again."""
+    here = _package_folder()
+    entries, changed = {}, False
+    for name in CLOSURE_MODULES:
+        path = os.path.join(here, name)
+        at = time.time_ns()
+        try:
+            info = os.stat(path)
+        except OSError:
+            digests[name] = None
+            changed = changed or name in recorded
+            continue
+        entry = recorded.get(name)
+        if stat.S_ISREG(info.st_mode) and _trusted(entry, _stat_key(info)):
+            digests[name] = bytes.fromhex(entry[2])
+            entries[name] = entry
+            continue
+        digests[name] = _module_digest(name)
+        if digests[name] is not None:
+            entries[name] = [_stat_key(info), at, digests[name].hex()]
+        changed = True
+    return entries, changed
 
 
 # The modules whose code shapes the closure, and the libraries they call: a change to any of them
@@ -249,28 +343,55 @@ _CODE_KEY: list[str] = []
 
 
 def _installed_version(name: str) -> str:
-    """A distribution's version from its .dist-info folder, without importlib.metadata (which
-    costs a warm query 50 ms)."""
-    import glob
-
+    """A distribution's version from the first ``NAME-*.dist-info`` folder on sys.path (in
+    name order within a folder), without importlib.metadata (which costs a warm query 50 ms)
+    or glob (whose patterns cost it as much again as the listing)."""
+    start, end = f"{name}-", ".dist-info"
     for folder in sys.path:
-        for found in sorted(glob.glob(os.path.join(glob.escape(folder or "."),
-                                                   f"{name}-*.dist-info"))):
-            return os.path.basename(found)[len(name) + 1:-len(".dist-info")]
+        try:
+            names = _LISTINGS[folder]
+        except KeyError:
+            try:
+                names = sorted(found for found in os.listdir(folder or ".")
+                               if found.endswith(end))
+            except OSError:
+                names = []
+            _LISTINGS[folder] = names
+        for found in names:
+            if found.startswith(start) and len(found) >= len(start) + len(end):
+                return found[len(start):-len(end)]
     return "unknown"
 
 
-def code_key() -> str:
+_LISTINGS: dict[str, list[str]] = {}  # the .dist-info names of each sys.path folder, once
+
+
+def _package_folder() -> str:
+    return os.path.dirname(os.path.realpath(__file__))
+
+
+def _module_digest(name: str) -> bytes | None:
+    """The SHA-256 of one of CLOSURE_MODULES, None if it cannot be read."""
+    import hashlib
+
+    try:
+        with open(os.path.join(_package_folder(), name), "rb") as stream:
+            return hashlib.sha256(stream.read()).digest()
+    except OSError:
+        return None
+
+
+def code_key(modules: dict | None = None) -> str:
     """The versions of coprod-kg and of the reasoning libraries, and a hash of the code that
-    makes the closure."""
+    makes the closure: of the SHA-256 of each of CLOSURE_MODULES, from ``modules`` (as
+    input_digests found them through its stat cache) or else read now."""
     if not _CODE_KEY:
-        digest = hashlib.sha256(f"coprod-kg {__version__}".encode())
-        here = Path(__file__).resolve().parent
+        if modules is None:
+            modules = {name: _module_digest(name) for name in CLOSURE_MODULES}
+        digest = small_sha256(f"coprod-kg {__version__}".encode())
         for name in CLOSURE_MODULES:
-            try:
-                digest.update(name.encode() + b"\0" + (here / name).read_bytes())
-            except OSError:
-                digest.update(name.encode() + b"\0missing")
+            found = modules.get(name)
+            digest.update(name.encode() + b"\0" + (b"missing" if found is None else found))
         for name in CLOSURE_LIBRARIES:
             digest.update(f"\0{name} {_installed_version(name)}".encode())
         # Which reasoner made the closure (the rule engine, or owlrl behind the flag).

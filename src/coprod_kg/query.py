@@ -10,10 +10,9 @@ pyoxigraph by default; the rdflib engine exists so tests can show both give the 
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -48,24 +47,55 @@ class QueryError(Exception):
     """A query that cannot be run as asked: bad file, bad parameter, syntax error, timeout."""
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str
-    description: str
+class _Record:
+    """Equality and repr by the fields named in ``_fields``, as a dataclass has them (this
+    module is on the warm query's path, and dataclasses costs it an import of inspect)."""
+
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
 
 
-@dataclass
-class Query:
+class Param(_Record):
+    """A parameter a query's header declares (immutable)."""
+
+    _fields = ("name", "kind", "description")
+
+    def __init__(self, name: str, kind: str, description: str):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "description", description)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r} of a Param")
+
+    def __hash__(self):
+        return hash(self._values())
+
+
+class Query(_Record):
     """A SPARQL file and what its header says about it."""
 
-    path: Path
-    text: str
-    header: dict[str, str]
-    params: list[Param] = field(default_factory=list)
+    _fields = ("path", "text", "header", "params")
 
-    def __post_init__(self):
-        self.text = normalise_newlines(self.text)
+    def __init__(self, path: Path, text: str, header: dict[str, str],
+                 params: list[Param] | None = None):
+        self.path = path
+        self.text = normalise_newlines(text)
+        self.header = header
+        self.params = [] if params is None else params
 
     @property
     def name(self) -> str:
@@ -84,13 +114,15 @@ class Query:
         return self.header.get("section", "")
 
 
-@dataclass
-class Result:
+class Result(_Record):
     """A query's answer: column names and rows of Python values (IRIs as strings)."""
 
-    query: Query
-    columns: list[str]
-    rows: list[dict]
+    _fields = ("query", "columns", "rows")
+
+    def __init__(self, query: Query, columns: list[str], rows: list[dict]):
+        self.query = query
+        self.columns = columns
+        self.rows = rows
 
 
 def normalise_newlines(text: str) -> str:
@@ -135,9 +167,19 @@ def _parse_param(path: Path, spec: str) -> Param:
     return Param(*match.groups())
 
 
+def _query_files(folder: Path) -> list[Path]:
+    """Every ``.rq`` file directly in ``folder``, sorted by name (what ``folder.glob("*.rq")``
+    finds, without the cost of compiling its pattern on a warm query's path)."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
+    return [folder / name for name in sorted(names) if name.endswith(".rq")]
+
+
 def discover(folder: Path) -> list[Query]:
     """Every ``.rq`` file directly in ``folder``, sorted by name."""
-    return [parse_query_file(path) for path in sorted(folder.glob("*.rq"))]
+    return [parse_query_file(path) for path in _query_files(folder)]
 
 
 def find_query(folder: Path, name_or_path: str) -> Query:
@@ -150,13 +192,21 @@ def find_query(folder: Path, name_or_path: str) -> Query:
         if not candidate.is_file():
             raise QueryError(f"{candidate}: no such query file")
         return parse_query_file(candidate)
-    queries = discover(folder)
+    # The first file in name order that the name, the short name or the number picks, or whose
+    # title is the one asked for: the files after it are not read (a file that cannot be read
+    # or parsed before it is an error, as in discover).
     wanted = name_or_path.strip()
-    for query in queries:
-        number = query.name.split("-", 1)[0]
-        if wanted in (query.name, query.name.split("-", 1)[-1]) or wanted.lower() == query.title.lower() \
+    queries = []
+    for path in _query_files(folder):
+        name = path.stem
+        number = name.split("-", 1)[0]
+        if wanted in (name, name.split("-", 1)[-1]) \
                 or (wanted.isascii() and wanted.isdigit() and number.isdigit() and int(wanted) == int(number)):
+            return parse_query_file(path)
+        query = parse_query_file(path)
+        if wanted.lower() == query.title.lower():
             return query
+        queries.append(query)
     partial = [q for q in queries if wanted and wanted.lower() in q.name]
     if len(partial) == 1:
         return partial[0]
@@ -206,7 +256,7 @@ def _syntax_message(where: str, error, text: str) -> QueryError:
 
 # A \\u or \\U escape, read both as SPARQL reads it (4 or 8 digits) and as rdflib does (4 digits,
 # then 4 more if they are there, whatever the letter's case).
-_ESCAPE = re.compile(r"\\[uU]([0-9a-fA-F]{4})([0-9a-fA-F]{4})?")
+_ESCAPE = r"\\[uU]([0-9a-fA-F]{4})([0-9a-fA-F]{4})?"  # compiled where a query is vetted
 
 
 def _refuse_ambiguous_escapes(text: str, where: str) -> None:
@@ -217,7 +267,7 @@ def _refuse_ambiguous_escapes(text: str, where: str) -> None:
     different queries, and the check could pass a SERVICE that pyoxigraph then runs. Letters,
     digits and any non-ASCII character are safe either way.
     """
-    for match in _ESCAPE.finditer(text):
+    for match in re.finditer(_ESCAPE, text):
         four, more = match.group(1), match.group(2) or ""
         eight = four + more if more else None
         readings = {int(eight or four, 16)}  # rdflib's reading
@@ -398,13 +448,13 @@ _PARSERS: list[str] = []
 
 def _verdict_key(text: str) -> str:
     """The verdict's key: the text, the rules and the two parsers' versions."""
-    import hashlib
+    from .project import small_sha256
 
     if not _PARSERS:
         from .project import _installed_version
 
         _PARSERS.append(f"rdflib {_installed_version('rdflib')} pyoxigraph {ox.__version__}")
-    return hashlib.sha256(f"{CHECKER_VERSION}\0{_PARSERS[0]}\0{text}".encode(
+    return small_sha256(f"{CHECKER_VERSION}\0{_PARSERS[0]}\0{text}".encode(
         "utf-8", "surrogatepass")).hexdigest()
 
 
@@ -425,7 +475,8 @@ def _cached_verdict(key: str) -> str | None:
     if folder is None:
         return None
     try:
-        form = (Path(folder) / key).read_text(encoding="ascii").strip()
+        # Read as UTF-8, whose codec is loaded already; only a form's name is accepted.
+        form = (Path(folder) / key).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     if form in FORMS.values():
@@ -785,8 +836,6 @@ def set_limits(max_rows: int | None = None, memory_mb: int | None = None,
 
 def check_timeout(timeout) -> float | None:
     """A timeout in seconds as the worker takes it: None for no limit. Raises QueryError."""
-    import math
-
     if timeout is None:
         return None
     if isinstance(timeout, _Configured):
@@ -795,10 +844,10 @@ def check_timeout(timeout) -> float | None:
         seconds = float(timeout)
     except (TypeError, ValueError):
         raise QueryError(f"a timeout is a number of seconds, not {timeout!r}") from None
-    if math.isnan(seconds) or seconds <= 0:
+    if seconds != seconds or seconds <= 0:  # NaN (the one value unequal to itself), or not > 0
         raise QueryError(f"a timeout must be more than 0 seconds, not {timeout!r} "
                          "(use inf for no limit)")
-    return None if math.isinf(seconds) else seconds
+    return None if seconds == float("inf") else seconds
 
 
 def _value(term):
@@ -811,6 +860,8 @@ def _value(term):
                               "#positiveInteger", "#gYear")) and _INTEGER.fullmatch(term.value):
             return int(term.value)
         if datatype.endswith("#decimal"):
+            from decimal import Decimal  # only where an answer holds one: it costs 5 ms
+
             return Decimal(term.value)
         if datatype.endswith(("#double", "#float")):
             return float(term.value)
@@ -945,12 +996,14 @@ def run_rdflib(query: Query, graph, params: dict[str, str] | None = None,
     return _work(query, _rdflib_answer, timeout, graph, query, bindings, _LIMITS["max_rows"])
 
 
-@dataclass
-class CheckOutcome:
+class CheckOutcome(_Record):
     """A quality check's rows; it passes when there are none."""
 
-    query: Query
-    result: Result
+    _fields = ("query", "result")
+
+    def __init__(self, query: Query, result: Result):
+        self.query = query
+        self.result = result
 
     @property
     def severity(self) -> str:
