@@ -7,7 +7,8 @@ PROJECT is a checkout or a corpus written by ``benchmarks/corpus.py K OUT``. Its
 removed first, so the build is cold (the closure is reasoned again). Queries run with no time
 limit, so a slow question is measured rather than stopped. Each stage is reported with its CPU
 seconds (this process and the query workers it forked and waited for), wall seconds, and the
-peak resident memory of the build at the end (the workers are forks that share its pages).
+peak resident memory of the build so far at the end of the stage (the workers are forks that
+share its pages).
 With ``--profile`` a cProfile of the parent process, in CPU seconds, is written there.
 """
 
@@ -27,6 +28,10 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
@@ -42,16 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     project = find_project(args.project, strict=True)
     shutil.rmtree(project.build_dir, ignore_errors=True)
     set_limits(timeout=float("inf"))
-    marks = [("starting (vetting the queries)", _cpu(), time.perf_counter())]
+    marks = [("starting (vetting the queries)", _cpu(), time.perf_counter(), _peak_mb())]
     args_verbose = args.questions
 
     question = [None, 0.0]
 
     def progress(stage, *args, **_kwargs):
         if marks[-1][0] != stage:
-            stage_, cpu, wall = marks[-1]
-            now = (stage, _cpu(), time.perf_counter())
-            print(f"  {stage_:40s} {now[1] - cpu:8.1f} CPU s {now[2] - wall:8.1f} wall s",
+            stage_, cpu, wall, _ = marks[-1]
+            now = (stage, _cpu(), time.perf_counter(), _peak_mb())
+            print(f"  {stage_:40s} {now[1] - cpu:8.1f} CPU s {now[2] - wall:8.1f} wall s "
+                  f"{now[3]:6.0f} MB peak",
                   flush=True)
             marks.append(now)
         if args_verbose and stage == "answering the questions" and len(args) >= 3:
@@ -72,15 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    marks.append(("end", _cpu(), time.perf_counter()))
+    marks.append(("end", _cpu(), time.perf_counter(), _peak_mb()))
     print(f"{project.root}: exit {code}, {summary.asserted} asserted triples, "
           f"{summary.inferred} inferred, {len(summary.answers)} answers")
-    print(f"{'stage':42s} {'CPU s':>8s} {'wall s':>8s}")
-    for (stage, cpu, wall), (_, next_cpu, next_wall) in zip(marks, marks[1:]):
-        print(f"{stage:42s} {next_cpu - cpu:8.1f} {next_wall - wall:8.1f}")
+    print(f"{'stage':42s} {'CPU s':>8s} {'wall s':>8s} {'peak MB':>8s}")
+    for (stage, cpu, wall, _), (_, next_cpu, next_wall, peak) in zip(marks, marks[1:]):
+        print(f"{stage:42s} {next_cpu - cpu:8.1f} {next_wall - wall:8.1f} {peak:8.0f}")
     print(f"{'whole build':42s} {marks[-1][1] - marks[0][1]:8.1f} {marks[-1][2] - marks[0][2]:8.1f}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory: {peak:.0f} MB")
+    print(f"peak resident memory: {_peak_mb():.0f} MB")
     return code
 
 

@@ -149,9 +149,11 @@ def build(project: Project, echo: Callable[[str], None] = print,
 
     The whole graph stays on pyoxigraph: the files are parsed once into a store, the SPARQL
     shapes validate that store, the rule engine adds the closure to it in place, and the checks,
-    questions and pictures read it. rdflib holds a copy of the asserted triples only for the
-    curation checks (unknown terms, quotes against their sources) and the ontology's JSON-LD
-    context; owlrl and pyshacl run only behind COPROD_REASONER=owlrl and COPROD_VALIDATOR=pyshacl.
+    questions and pictures read it. No rdflib copy of the data is made: the curation checks
+    (unknown terms, quotes against their sources) read the triples as pyoxigraph parsed them,
+    and rdflib holds only the ontology (for its JSON-LD context) and the few triples those checks
+    look up; owlrl and pyshacl, which need the whole rdflib graph, run only behind
+    COPROD_REASONER=owlrl and COPROD_VALIDATOR=pyshacl.
 
     Every check and question runs in the killable worker (``worker.call``, as ``query`` does):
     past its time limit it is stopped and its memory freed, and the build fails with exit code 3.
@@ -202,6 +204,7 @@ def build(project: Project, echo: Callable[[str], None] = print,
 
             closure, data = close_with_forms(loaded.take_store(), loaded.triples())
             closure_file = write_closure(project, data, loaded.fingerprint)
+            del data  # the closure's text is on disk now; the store answers from here on
             store = closure.store
     if engine is not None:
         store = engine

@@ -220,8 +220,11 @@ def on_delta(update: str, patterns: list[str]) -> list[str]:
     for pattern in patterns:
         if body.count(pattern) != 1:
             raise RuleError(f"the pattern {pattern!r} is not once in the rule {update!r}")
-        # The delta's pattern is read first, then the rest joined to what it binds.
-        variants.append(f"GRAPH <{DELTA}> {{ {pattern} }} " + body.replace(pattern, "{}"))
+        # The delta's pattern is read first, in a subquery of its own, then the rest joined to
+        # what it binds: joined directly, the engine probes the delta once per axiom, and a
+        # probe of a named graph costs in proportion to the whole store.
+        variants.append(f"{{ SELECT * WHERE {{ GRAPH <{DELTA}> {{ {pattern} }} }} }} "
+                        + body.replace(pattern, "{}"))
     return [f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ {variant} "
             f"FILTER NOT EXISTS {{ {head} }} }}" for head in heads for variant in variants]
 
