@@ -172,6 +172,7 @@ class Compactor:
         self.iris: dict = {}  # IRI -> its compact form as a node identifier
         self.vocab_iris: dict = {}  # IRI -> its compact form as a datatype
         self.usable = self._usable()
+        self.handed_to_pyld = 0  # documents compacted by PyLD instead
         self.term_iris = {m["@id"] for m in self.mappings.values() if m}
         prefixes = [(m["@id"], term) for term, m in self.mappings.items() if m and m["_prefix"]]
         self.by_prefix: dict[str, list[str]] = {}
@@ -202,6 +203,7 @@ class Compactor:
                 return {"@context": self.context, "@graph": [self._node(n) for n in expanded]}
             except _Unusual:
                 pass
+        self.handed_to_pyld += 1
         from pyld.jsonld import JsonLdProcessor
 
         return JsonLdProcessor().compact(expanded, {"@context": self.context}, dict(PYLD_OPTIONS))
