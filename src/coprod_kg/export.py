@@ -80,8 +80,10 @@ def _relabelled(term, labels: dict):
 def _relabel_triple(triple, labels: dict):
     if not labels:
         return triple
-    return ox.Triple(_relabelled(triple.subject, labels), triple.predicate,
-                     _relabelled(triple.object, labels))
+    subject, object_ = triple.subject, triple.object
+    if not (isinstance(subject, ox.BlankNode) or isinstance(object_, ox.BlankNode)):
+        return triple  # most triples: nothing to relabel, so no new triple
+    return ox.Triple(_relabelled(subject, labels), triple.predicate, _relabelled(object_, labels))
 
 
 def _sorted(triples) -> list:
@@ -170,6 +172,7 @@ class Compactor:
         self.iris: dict = {}  # IRI -> its compact form as a node identifier
         self.vocab_iris: dict = {}  # IRI -> its compact form as a datatype
         self.usable = self._usable()
+        self.handed_to_pyld = 0  # documents compacted by PyLD instead
         self.term_iris = {m["@id"] for m in self.mappings.values() if m}
         prefixes = [(m["@id"], term) for term, m in self.mappings.items() if m and m["_prefix"]]
         self.by_prefix: dict[str, list[str]] = {}
@@ -200,6 +203,7 @@ class Compactor:
                 return {"@context": self.context, "@graph": [self._node(n) for n in expanded]}
             except _Unusual:
                 pass
+        self.handed_to_pyld += 1
         from pyld.jsonld import JsonLdProcessor
 
         return JsonLdProcessor().compact(expanded, {"@context": self.context}, dict(PYLD_OPTIONS))
@@ -379,10 +383,11 @@ def serialise(graph: Graph, fmt: str, ontology: Graph | None = None,
 def serialise_loaded(loaded: LoadedGraph, formats: list[str], ontology: Graph) -> dict[str, str]:
     """The asserted graph of ``loaded`` in each of ``formats``, from the triples pyoxigraph parsed
     (no rdflib copy), labelled and sorted once: the same text as ``serialise(loaded.graph, ...)``."""
-    return _write(loaded.triples(), formats, ontology, loaded)
+    return _write(loaded.triples(), formats, ontology, loaded, all_stated=True)
 
 
-def _write(triples: list, formats: list[str], ontology, loaded) -> dict[str, str]:
+def _write(triples: list, formats: list[str], ontology, loaded,
+           all_stated: bool = False) -> dict[str, str]:
     for fmt in formats:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -391,7 +396,7 @@ def _write(triples: list, formats: list[str], ontology, loaded) -> dict[str, str
     texts = {}
     for fmt in formats:
         if fmt == "trig":
-            texts[fmt] = _trig(triples, loaded, labels)
+            texts[fmt] = _trig(triples, loaded, labels, all_stated)
             continue
         if ordered is None:
             ordered = _sorted(_relabel_triple(t, labels) for t in triples)
@@ -414,37 +419,51 @@ def file_graph_iri(path: Path, root: Path) -> URIRef:
     return URIRef(BASE + "graph/" + path.resolve().relative_to(root).with_suffix("").as_posix())
 
 
-def _trig(triples: list, loaded: LoadedGraph | None, labels: dict) -> str:
+def _trig(triples: list, loaded: LoadedGraph | None, labels: dict,
+          all_stated: bool = False) -> str:
     """TriG with one named graph per source file, and one for inferred triples.
 
     Each of ``triples`` goes in the graph of every file that states it, or else in the
-    inferred graph, so the union of the named graphs is the graph itself.
+    inferred graph, so the union of the named graphs is the graph itself. ``all_stated`` says
+    that ``triples`` are exactly the triples the files state (``loaded.triples()``), so none is
+    inferred and none need be looked up.
     """
     if loaded is None:
         raise ValueError("TriG export needs the per-file origins of the triples")
     root = _common_root(loaded.files)
-    present = set(triples)
-    quads = []
-    stated = set()
+    present = None if all_stated else set(triples)
+    graphs: dict[str, list] = {}
+    stated: set = set()
     for path in loaded.files:
-        name = ox.NamedNode(str(file_graph_iri(path, root)))
         stated_here = loaded.ox_by_file.get(path)
         if stated_here is None:  # a LoadedGraph made without pyoxigraph's triples
             stated_here = [ox.Triple(*(to_pyoxigraph(t) for t in triple))
                            for triple in loaded.by_file[path]]
-        for triple in set(stated_here):
-            if triple not in present:
-                continue
-            stated.add(triple)
-            t = _relabel_triple(triple, labels)
-            quads.append(ox.Quad(t.subject, t.predicate, t.object, name))
-    inferred = ox.NamedNode(INFERRED_GRAPH)
-    for triple in present - stated:
-        t = _relabel_triple(triple, labels)
-        quads.append(ox.Quad(t.subject, t.predicate, t.object, inferred))
-    quads.sort(key=lambda q: (q.graph_name.value, str(q.subject), str(q.predicate), str(q.object)))
-    text = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(PREFIXES)).decode("utf-8")
-    return text if text.endswith("\n") else text + "\n"
+        here = set(stated_here)
+        if present is not None:
+            here = [triple for triple in here if triple in present]
+            stated.update(here)
+        graphs.setdefault(str(file_graph_iri(path, root)), []).extend(here)
+    if present is not None and len(stated) < len(present):
+        graphs.setdefault(INFERRED_GRAPH, []).extend(present - stated)
+    # Quads in order of graph name, then of the text of subject, predicate and object: each
+    # graph sorted apart, the text of each subject and property made once.
+    texts: dict = {}
+
+    def text(term) -> str:
+        known = texts.get(term)
+        if known is None:
+            known = texts[term] = str(term)
+        return known
+
+    quads = []
+    for name in sorted(graphs):
+        graph = ox.NamedNode(name)
+        members = [_relabel_triple(t, labels) for t in graphs[name]]
+        members.sort(key=lambda t: (text(t.subject), text(t.predicate), str(t.object)))
+        quads += [ox.Quad(t.subject, t.predicate, t.object, graph) for t in members]
+    written = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(PREFIXES)).decode()
+    return written if written.endswith("\n") else written + "\n"
 
 
 def _common_root(files: list[Path]) -> Path:
