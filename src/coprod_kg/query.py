@@ -762,8 +762,10 @@ def _oxigraph_answer(store: ox.Store, query: Query, substitutions: dict, max_row
     try:
         if isinstance(solutions, ox.QuerySolutions):
             columns = [variable.value for variable in solutions.variables]
-            rows = _capped(({name: _value(s[name]) for name in columns} for s in solutions),
-                           max_rows)
+            # A solution iterates over its values in the order of the variables (None where
+            # one is unbound), faster than looking each up by name.
+            rows = _capped(({name: _value(term) for name, term in zip(columns, solution)}
+                            for solution in solutions), max_rows)
             return columns, rows
         rows = _capped(({"subject": _value(t.subject), "predicate": _value(t.predicate),
                          "object": _value(t.object)} for t in solutions), max_rows)
