@@ -64,6 +64,14 @@ class _Record:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{type(self).__name__}({shown})"
 
+    def replace(self, **changes):
+        """A new record with some fields changed, made as the constructor makes one (what
+        dataclasses.replace gives a dataclass)."""
+        unknown = sorted(set(changes) - set(self._fields))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
+        return type(self)(**{**{name: getattr(self, name) for name in self._fields}, **changes})
+
 
 class Param(_Record):
     """A parameter a query's header declares (immutable)."""
