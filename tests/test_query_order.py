@@ -9,7 +9,6 @@ original order; where two rows tie, the two variants put them in opposite orders
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import pytest
 
@@ -46,7 +45,7 @@ def test_order_by_is_total(query, store):
         original = run(query, store, params)
         rows = [tuple(str(row[c]) for c in original.columns) for row in original.rows]
         for descending in (False, True):
-            variant = replace(query, text=with_tiebreak(query.text, original.columns, descending))
+            variant = query.replace(text=with_tiebreak(query.text, original.columns, descending))
             again = run(variant, store, params)
             other = [tuple(str(row[c]) for c in again.columns) for row in again.rows]
             assert other == rows, (f"{query.name} {params}: rows tie under ORDER BY; the "
@@ -65,6 +64,6 @@ def test_the_tiebreak_finds_a_tie(store, tmp_path):
 
     query = parse_query_file(path)
     original = run(query, store)
-    asc = run(replace(query, text=with_tiebreak(query.text, original.columns, False)), store)
-    desc = run(replace(query, text=with_tiebreak(query.text, original.columns, True)), store)
+    asc = run(query.replace(text=with_tiebreak(query.text, original.columns, False)), store)
+    desc = run(query.replace(text=with_tiebreak(query.text, original.columns, True)), store)
     assert [r["coding"] for r in asc.rows] != [r["coding"] for r in desc.rows]

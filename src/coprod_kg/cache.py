@@ -5,8 +5,8 @@ The key (``Project.fingerprint``) hashes the bytes of the inputs *as they were l
 is read once, and those bytes are both hashed and parsed), with the versions of coprod-kg, owlrl,
 rdflib and pyoxigraph and the code of the modules that make the closure. An edit made while
 ``build`` reasons therefore leaves the closure under the key of what was reasoned, and the next
-command sees a new key and reasons again. (A warm command hashes only the input files whose stat
-changed; see ``project.input_digests``.)
+command sees a new key and reasons again. (A warm command hashes only the input files and the
+reasoning modules whose stat changed; see ``project.input_digests`` for what that trusts.)
 
 Beside each closure ``closure-KEY.nt`` lies ``closure-KEY.json`` with its triple count and
 SHA-256, written after it. A closure is used only when both agree; one that is truncated,

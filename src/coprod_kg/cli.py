@@ -315,8 +315,6 @@ def cmd_query(args) -> int:
     elif args.endpoint:
         from .engines import run
 
-        _quiet_rdflib()
-
         result = run(query, _store(args), params, timeout=args.timeout)
     else:  # the embedded store, as engines.run would, without importing the endpoint client
         from .query import run

@@ -259,7 +259,10 @@ def input_digests(project: Project, modules: dict | None = None) -> list[tuple[s
     whose stat changed since their digest was recorded (or changed too close to that moment).
 
     The digests are kept in ``build/cache/input-digests.json``; a cache that cannot be read or
-    written is only slower. Raises InputError for a file that cannot be used. Given a dict
+    written is only slower. The trade-off: a recorded digest stands while the file's size,
+    mtime, ctime, inode and device are unchanged, so a warm command stats each file instead of
+    reading it; an edit is missed only if it also keeps the ctime, which a user cannot set back,
+    and a file changed within RACY_NS of its recording is hashed again every time. Raises InputError for a file that cannot be used. Given a dict
     ``modules``, the code key is not known yet in this process, the same is done for
     CLOSURE_MODULES, whose digests (None for a missing one) are put in ``modules``.
     """

@@ -67,6 +67,14 @@ class _Record:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{type(self).__name__}({shown})"
 
+    def replace(self, **changes):
+        """A new record with some fields changed, made as the constructor makes one (what
+        dataclasses.replace gives a dataclass)."""
+        unknown = sorted(set(changes) - set(self._fields))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
+        return type(self)(**{**{name: getattr(self, name) for name in self._fields}, **changes})
+
 
 class Param(_Record):
     """A parameter a query's header declares (immutable)."""
@@ -909,8 +917,10 @@ def _oxigraph_answer(store: ox.Store, query: Query, substitutions: dict, max_row
     try:
         if isinstance(solutions, ox.QuerySolutions):
             columns = [variable.value for variable in solutions.variables]
-            rows = _capped(({name: _value(s[name]) for name in columns} for s in solutions),
-                           max_rows)
+            # A solution iterates over its values in the order of the variables (None where
+            # one is unbound), faster than looking each up by name.
+            rows = _capped(({name: _value(term) for name, term in zip(columns, solution)}
+                            for solution in solutions), max_rows)
             return columns, rows
         rows = _capped(({"subject": _value(t.subject), "predicate": _value(t.predicate),
                          "object": _value(t.object)} for t in solutions), max_rows)
