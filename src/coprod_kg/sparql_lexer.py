@@ -20,7 +20,6 @@ the text is cut.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 _TERMINALS = re.compile(
     r"""
@@ -57,17 +56,18 @@ def expand_escapes(text: str) -> str:
     return _ESCAPE.sub(one, text) if "\\" in text else text
 
 
-@dataclass
 class Words:
-    """What the vetting needs to know of a query, read from its terminals."""
+    """What the vetting needs to know of a query, read from its terminals. (A plain class: this
+    module is on a warm query's path, and dataclasses would import inspect there.)"""
 
-    ambiguous: str = ""  # why the terminals cannot be trusted, or "" when they can
-    form: str = ""  # the first of SELECT, ASK, CONSTRUCT, DESCRIBE
-    update: str = ""  # the update keyword the text opens with, if it is one
-    service: bool = False
-    datasets: list = field(default_factory=list)  # (named?, IRI or prefixed name) per clause
-    prefixes: dict = field(default_factory=dict)  # the PREFIX declarations
-    depth: int = 0  # the deepest nesting of braces and parentheses
+    def __init__(self) -> None:
+        self.ambiguous = ""  # why the terminals cannot be trusted, or "" when they can
+        self.form = ""  # the first of SELECT, ASK, CONSTRUCT, DESCRIBE
+        self.update = ""  # the update keyword the text opens with, if it is one
+        self.service = False
+        self.datasets: list = []  # (named?, IRI or prefixed name) per clause
+        self.prefixes: dict = {}  # the PREFIX declarations
+        self.depth = 0  # the deepest nesting of braces and parentheses
 
 
 def words(text: str) -> Words:
