@@ -61,11 +61,43 @@ class ShapesError(Exception):
     """The SHACL shapes themselves cannot be used (pyshacl refused them)."""
 
 
-class Project:
+class Record:
+    """Equality and repr by the fields named in ``_fields``, as a dataclass has them (the
+    records are on the warm query's path, and dataclasses costs it an import of inspect)."""
+
+    __slots__ = ()
+
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+    def replace(self, **changes):
+        """A new record with some fields changed, made as the constructor makes one (what
+        dataclasses.replace gives a dataclass)."""
+        unknown = sorted(set(changes) - set(self._fields))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
+        return type(self)(**{**{name: getattr(self, name) for name in self._fields}, **changes})
+
+
+class Project(Record):
     """A checkout: ontology, shapes, data, queries and the build folder (immutable, compared
     and hashed by its root)."""
 
     __slots__ = ("root",)
+    _fields = ("root",)
 
     def __init__(self, root: Path):
         object.__setattr__(self, "root", root)
@@ -76,14 +108,8 @@ class Project:
     def __delattr__(self, name):
         raise AttributeError(f"cannot delete field {name!r} of a Project")
 
-    def __eq__(self, other):
-        return self.root == other.root if type(other) is Project else NotImplemented
-
     def __hash__(self):
         return hash((self.root,))
-
-    def __repr__(self) -> str:
-        return f"Project(root={self.root!r})"
 
     def __reduce__(self):
         return Project, (self.root,)
@@ -161,23 +187,16 @@ def _real_root(root: Path) -> str:
     return _REAL_ROOTS[root]
 
 
-class Source:
+class Source(Record):
     """One input file's bytes, read once: what is hashed is what is parsed."""
 
     __slots__ = ("path", "data")
+    _fields = ("path", "data")
 
     def __init__(self, path: Path, data: bytes):
         self.path = path
         self.data = data
 
-    def __eq__(self, other):
-        return (self.path, self.data) == (other.path, other.data) if type(other) is Source \
-            else NotImplemented
-
-    __hash__ = None  # mutable, as it was
-
-    def __repr__(self) -> str:
-        return f"Source(path={self.path!r}, data={self.data!r})"
 
 
 def max_bytes() -> int:

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from . import sparql_lexer
 from .namespace import ID, PREFIXES
-from .project import InputError
+from .project import InputError, Record
 
 HEADER_LINE = re.compile(r"^#\s*([a-z]+)\s*:\s*(.*?)\s*$")
 DEFAULT_TIMEOUT = 30.0
@@ -47,36 +47,7 @@ class QueryError(Exception):
     """A query that cannot be run as asked: bad file, bad parameter, syntax error, timeout."""
 
 
-class _Record:
-    """Equality and repr by the fields named in ``_fields``, as a dataclass has them (this
-    module is on the warm query's path, and dataclasses costs it an import of inspect)."""
-
-    _fields: tuple[str, ...] = ()
-
-    def _values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self._fields)
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    __hash__ = None
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({shown})"
-
-    def replace(self, **changes):
-        """A new record with some fields changed, made as the constructor makes one (what
-        dataclasses.replace gives a dataclass)."""
-        unknown = sorted(set(changes) - set(self._fields))
-        if unknown:
-            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
-        return type(self)(**{**{name: getattr(self, name) for name in self._fields}, **changes})
-
-
-class Param(_Record):
+class Param(Record):
     """A parameter a query's header declares (immutable)."""
 
     _fields = ("name", "kind", "description")
@@ -93,7 +64,7 @@ class Param(_Record):
         return hash(self._values())
 
 
-class Query(_Record):
+class Query(Record):
     """A SPARQL file and what its header says about it."""
 
     _fields = ("path", "text", "header", "params")
@@ -122,7 +93,7 @@ class Query(_Record):
         return self.header.get("section", "")
 
 
-class Result(_Record):
+class Result(Record):
     """A query's answer: column names and rows of Python values (IRIs as strings)."""
 
     _fields = ("query", "columns", "rows")
@@ -1006,7 +977,7 @@ def run_rdflib(query: Query, graph, params: dict[str, str] | None = None,
     return _work(query, _rdflib_answer, timeout, graph, query, bindings, _LIMITS["max_rows"])
 
 
-class CheckOutcome(_Record):
+class CheckOutcome(Record):
     """A quality check's rows; it passes when there are none."""
 
     _fields = ("query", "result")
