@@ -127,8 +127,10 @@ def write_exports(project: Project, loaded, out: Path) -> list[Path]:
 
     ontology = loaded.part(project.ontology_files)
     written = []
-    for fmt, text in serialise_loaded(loaded, list(FORMATS), ontology).items():
+    # One format's text at a time: each is written and dropped before the next is made.
+    for fmt, text in serialise_loaded(loaded, list(FORMATS), ontology):
         written.append(write_atomic(out / f"coprod-kg{FORMATS[fmt][1]}", text))
+        del text
     # The cached closure is already sorted N-Triples: reuse it rather than serialise again.
     written.append(write_atomic(out / "coprod-kg-inferred.nt", closure_path(project, loaded.fingerprint).read_bytes()))
     files = {path.name: path for path in written}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -377,26 +378,34 @@ def serialise(graph: Graph, fmt: str, ontology: Graph | None = None,
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     triples = [ox.Triple(*(to_pyoxigraph(term) for term in t)) for t in graph]
-    return _write(triples, [fmt], ontology if ontology is not None else graph, loaded)[fmt]
+    return dict(_write(triples, [fmt], ontology if ontology is not None else graph, loaded))[fmt]
 
 
-def serialise_loaded(loaded: LoadedGraph, formats: list[str], ontology: Graph) -> dict[str, str]:
+def serialise_loaded(loaded: LoadedGraph, formats: list[str],
+                     ontology: Graph) -> Iterator[tuple[str, str]]:
     """The asserted graph of ``loaded`` in each of ``formats``, from the triples pyoxigraph parsed
-    (no rdflib copy), labelled and sorted once: the same text as ``serialise(loaded.graph, ...)``."""
+    (no rdflib copy), labelled and sorted once: the same text as ``serialise(loaded.graph, ...)``.
+
+    Each format's text is yielded as ``(format, text)`` as soon as it is made, so a caller that
+    writes it out before asking for the next holds one text at a time, not all of them."""
     return _write(loaded.triples(), formats, ontology, loaded, all_stated=True)
 
 
 def _write(triples: list, formats: list[str], ontology, loaded,
-           all_stated: bool = False) -> dict[str, str]:
+           all_stated: bool = False) -> Iterator[tuple[str, str]]:
     for fmt in formats:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return _texts(triples, formats, ontology, loaded, all_stated)
+
+
+def _texts(triples: list, formats: list[str], ontology, loaded,
+           all_stated: bool) -> Iterator[tuple[str, str]]:
     labels = _blank_labels(triples)
     ordered = None
-    texts = {}
     for fmt in formats:
         if fmt == "trig":
-            texts[fmt] = _trig(triples, loaded, labels, all_stated)
+            yield fmt, _trig(triples, loaded, labels, all_stated)
             continue
         if ordered is None:
             ordered = _sorted(_relabel_triple(t, labels) for t in triples)
@@ -404,15 +413,16 @@ def _write(triples: list, formats: list[str], ontology, loaded,
             from .cache import ntriples_lines
 
             lines = ntriples_lines(ox.serialize(ordered, format=ox.RdfFormat.N_TRIPLES).decode())
-            texts[fmt] = "\n".join(sorted(set(lines))) + "\n"
+            yield fmt, "\n".join(sorted(set(lines))) + "\n"
+            del lines
         elif fmt == "jsonld":
-            texts[fmt] = _jsonld(ordered, jsonld_context(ontology))
+            yield fmt, _jsonld(ordered, jsonld_context(ontology))
         elif fmt == "rdfxml":
-            texts[fmt] = _rdfxml(ordered)
+            yield fmt, _rdfxml(ordered)
         else:
             text = ox.serialize(ordered, format=OX_FORMATS[fmt], prefixes=dict(PREFIXES)).decode()
-            texts[fmt] = text if text.endswith("\n") else text + "\n"
-    return texts
+            yield fmt, text if text.endswith("\n") else text + "\n"
+            del text
 
 
 def file_graph_iri(path: Path, root: Path) -> URIRef:
