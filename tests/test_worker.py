@@ -256,3 +256,36 @@ def test_checks_run_in_one_worker_and_a_runaway_check_is_named(store, tmp_path):
         assert [outcome.passed for outcome in run_checks(store, tmp_path)] == [True, True]
     finally:
         set_limits(timeout=30.0)
+
+
+FRESH_RUN = """
+import sys
+from pathlib import Path
+import pyoxigraph as ox
+from coprod_kg.query import parse_query_file, run, run_rdflib
+query = parse_query_file(Path(sys.argv[1]))
+if sys.argv[2] == "oxigraph":
+    store = ox.Store()
+    store.load(b'<urn:x> <urn:p> 2.50 , 7 , 1.5e0 , true .', format=ox.RdfFormat.TURTLE)
+    result = run(query, store)
+else:
+    from rdflib import Graph
+    graph = Graph().parse(data='<urn:x> <urn:p> 2.50 , 7 , 1.5e0 , true .', format="turtle")
+    result = run_rdflib(query, graph)
+print(sorted((type(row["v"]).__name__, float(row["v"])) for row in result.rows))
+"""
+
+
+@needs_fork
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_typed_values_come_back_from_a_fresh_process(engine, tmp_path):
+    """The worker may open no file, so it cannot import a module on its way: a decimal in an
+    answer must convert in a process that imported only the query module (no CLI, no tables)."""
+    path = tmp_path / "values.rq"
+    path.write_text("# title: values\n# question: q\n# section: s\n"
+                    "SELECT ?v WHERE { <urn:x> <urn:p> ?v } ORDER BY STR(?v)\n")
+    done = subprocess.run([sys.executable, "-c", FRESH_RUN, str(path), engine], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == ("[('Decimal', 2.5), ('bool', 1.0), ('float', 1.5), "
+                                           "('int', 7.0)]")

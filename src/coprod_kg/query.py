@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -839,8 +840,8 @@ def _value(term):
                               "#positiveInteger", "#gYear")) and _INTEGER.fullmatch(term.value):
             return int(term.value)
         if datatype.endswith("#decimal"):
-            from decimal import Decimal  # only where an answer holds one: it costs 5 ms
-
+            # Decimal is imported with the module, not here: this runs in the worker, which may
+            # not open a file (worker.py), so a module it has not got already cannot be loaded.
             return Decimal(term.value)
         if datatype.endswith(("#double", "#float")):
             return float(term.value)
