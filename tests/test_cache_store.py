@@ -310,3 +310,26 @@ def test_ensure_store_names_the_folder_a_server_opens(mini):
     folder = ensure_store(mini)
     assert folder == store_path(mini) and _stamp(folder)["key"] == mini.fingerprint()
     assert len(ox.Store.read_only(str(folder))) == _stamp(folder)["triples"]
+
+
+def test_a_store_finished_while_an_untrusted_one_is_moved_aside_is_kept(mini, monkeypatch):
+    """Three processes finish the same store: this one finds the place taken by a store it cannot
+    trust and moves it aside, and before its rename a second one puts a finished store there.
+    The rename that finds the place taken again keeps that store instead of failing."""
+    folder = ensure_store(mini)
+    key = _stamp(folder)["key"]
+    ours, theirs = folder.with_name(".ours.building"), folder.with_name(".theirs.building")
+    shutil.copytree(folder, ours)
+    shutil.copytree(folder, theirs)
+    (folder / STORE_STAMP).write_text("not a stamp")  # the store in place cannot be trusted
+    moved = cache._move_aside
+
+    def move_aside_then_another_finishes(place):
+        moved(place)
+        os.rename(theirs, place)
+
+    monkeypatch.setattr(cache, "_move_aside", move_aside_then_another_finishes)
+    cache._publish(ours, folder, key, closure_path(mini))
+    assert not ours.exists()  # ours was dropped for theirs, which is trusted
+    assert cache._store_problem(folder, key, closure_path(mini)) is None
+    assert len(open_store(mini)) == _stamp(folder)["triples"]

@@ -361,16 +361,20 @@ def _publish(building: Path, folder: Path, key: str, closure: Path) -> None:
 
     from .atomic import fsync_folder
 
-    try:
-        os.rename(building, folder)
-    except OSError as error:
-        if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
-            raise
-        if _store_problem(folder, key, closure) is None:  # made meanwhile by another process
-            shutil.rmtree(building, ignore_errors=True)
-            return
-        _move_aside(folder)
-        os.rename(building, folder)
+    # Several processes may finish a store of the same key at once: each rename that finds the
+    # place taken looks again, keeps a trusted store another process put there, and moves an
+    # untrusted one aside before trying again (another may take the place in between).
+    for attempt in range(5):
+        try:
+            os.rename(building, folder)
+            break
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR) or attempt == 4:
+                raise
+            if _store_problem(folder, key, closure) is None:  # made meanwhile by another process
+                shutil.rmtree(building, ignore_errors=True)
+                return
+            _move_aside(folder)
     fsync_folder(folder.parent)
 
 
