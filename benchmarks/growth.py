@@ -534,11 +534,14 @@ PUBLISH_OPTIONS = ["--no-transaction"]
 def driver_publish_endpoint(k: int, corpus: Path, work: Path, limit: float) -> dict:
     """`coprod-kg publish` of both graphs into a fresh Oxigraph server, whose database is kept
     (WORK/oxigraph-K) for `endpoint_questions`. CPU and peak memory of publish (its own
-    process: loading, reasoning and sending) and of the server (receiving and indexing)."""
+    process: loading, reasoning and sending) and of the server (receiving and indexing). Cold at
+    every K: the corpus's cache goes first, or a closure an earlier stage left there would be
+    sent without reasoning (as at K <= 100, where the build had run before)."""
     import shutil
     from coprod_kg.engines import ASSERTED_GRAPH, INFERRED_GRAPH
     db = work / f"oxigraph-{k}"
     shutil.rmtree(db, ignore_errors=True)
+    shutil.rmtree(_project(corpus).cache_dir, ignore_errors=True)
     server = _oxigraph(db)
     try:
         before = server.cpu()
