@@ -14,11 +14,11 @@ only triples the store does not hold yet, and also puts them in a named graph of
 added (the delta). From the second round on, the rules that read the data (the instance rules and
 the property chains, with the axioms fixed) join one data pattern at a time against the previous
 round's delta instead of the whole store, so a round costs what it adds, not what the store
-holds. On the delta, a rule that concludes a typing reads its distinct (node, class)
-pairs first and looks each one up, rather than asking ``FILTER NOT EXISTS``, which Oxigraph
-answers by reading every typing in the store. A round after one that added an axiom (a triple in the RDF, RDFS or OWL vocabulary) reads
-the whole store again. The cheap rules (the schema rules, intersections, unions, transitivity and
-equality) read the whole store every round. The number of rounds is bounded by the depth of the
+holds. On the delta, a rule that concludes a typing reads its distinct (node, class) pairs
+first and looks each one up, rather than asking ``FILTER NOT EXISTS``, which Oxigraph answers by
+reading every typing in the store. A round after one that added an axiom (a triple in the RDF,
+RDFS or OWL vocabulary) reads the whole store again. The cheap rules (the schema rules,
+intersections, unions, transitivity and equality) read the whole store every round. The number of rounds is bounded by the depth of the
 derivations (five for this ontology), not by the size of the data.
 
 What the rules infer equals owlrl's closure (``reason.reason``) triple for triple once the same
@@ -232,14 +232,15 @@ def on_delta(update: str, patterns: list[str]) -> list[str]:
 
 def _insert_lacking(head: str, body: str) -> str:
     """The update that inserts ``head`` for each row of ``body`` where the store lacks it."""
-    subject, predicate, obj = head.split()
-    if predicate not in ("a", "rdf:type", f"<{RDF_TYPE}>"):
+    parts = head.split()
+    if len(parts) != 3 or parts[1] not in ("a", "rdf:type", f"<{RDF_TYPE}>"):
         return (f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ {body} "
                 f"FILTER NOT EXISTS {{ {head} }} }}")
     # A typing: each distinct (node, class) pair is looked up on its own. Oxigraph answers
     # FILTER NOT EXISTS { ?x a ?c } by reading every typing in the store, once per update, so
     # on the delta of a round that adds little it cost what the whole store holds: at K = 300
     # the domain and range rules took 107 of the 163 s, growing with the square of the corpus.
+    subject, predicate, obj = parts
     names = " ".join(sorted(set(re.findall(r"[?][A-Za-z_0-9]+", head))))
     return (f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ "
             f"{{ SELECT DISTINCT {names} WHERE {{ {body} }} }} "
