@@ -18,8 +18,9 @@ holds. On the delta, a rule that concludes a typing reads its distinct (node, cl
 first and looks each one up, rather than asking ``FILTER NOT EXISTS``, which Oxigraph answers by
 reading every typing in the store. A round after one that added an axiom (a triple in the RDF,
 RDFS or OWL vocabulary) reads the whole store again. The cheap rules (the schema rules,
-intersections, unions, transitivity and equality) read the whole store every round. The number of rounds is bounded by the depth of the
-derivations (five for this ontology), not by the size of the data.
+intersections, unions, transitivity and equality) read the whole store every round. The number
+of rounds is bounded by the depth of the derivations (five for this ontology), not by the size of
+the data.
 
 What the rules infer equals owlrl's closure (``reason.reason``) triple for triple once the same
 noise is taken out: ``is_noise`` here is ``reason.is_noise`` on pyoxigraph terms. Two kinds of
