@@ -644,7 +644,28 @@ def driver_endpoint_questions(k: int, corpus: Path, work: Path, limit: float) ->
     return {"each": each, "over target": over, "questions": len(each),
             "slowest http wall": max(walls) if walls else None, "server peak MB": entry_peak,
             "cpu": sum(e["http"]["server cpu"] for e in each.values() if "http" in e),
-            "peak_mb": entry_peak, "queries from": str(ROOT / "queries")}
+            "peak_mb": entry_peak, "queries at": _commit()}
+
+
+def _commit() -> str:
+    """The commit this checkout is at (with "+" if its queries/ differ from it), for the record of
+    which questions were timed; "unknown" outside git."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--", "queries")
+    except OSError:
+        return "unknown"
+    if head.returncode:
+        return "unknown"
+    return head.stdout.strip() + ("+" if changed.stdout.strip() else "")
+
+
+def _queries_named(entry: dict) -> str:
+    if "queries at" in entry:
+        return f"commit {entry['queries at']}"
+    return "queries/"
 
 
 QUESTION_LIMIT = 30.0  # seconds before a question on the server is stopped (the target is 10)
@@ -1228,13 +1249,12 @@ def _notes(results: dict) -> list[str]:
             f"(the `all checks` row: {checks['cpu']:.2f} s for {len(checks['each'])} checks, the "
             "forked children counted), where the same checks run in the calling process take "
             "about a millisecond each (four of them timed apart on the same corpus). Build answers "
-            "several dozen queries, so this is the likely reason the report's own build misses its "
-            "5 s target; the stages count it because build pays it.")
+            "several dozen queries and pays this for each; the stages count it for that reason.")
     thousand = runs.get("1000", {}).get("endpoint_questions", {})
     if thousand.get("over target"):
         out.append("- **At K = 1000 on the Oxigraph server**, over 10 s: "
                    + ", ".join(f"`{n}`" for n in thousand["over target"])
-                   + f" (queries of {thousand.get('queries from', 'queries/')}, measured "
+                   + f" (the queries of {_queries_named(thousand)}, measured "
                    f"{thousand.get('measured', '')}); re-time them after a change with "
                    "`growth.py run --stage endpoint_questions --k 1000`, which reuses the kept "
                    "database.")
