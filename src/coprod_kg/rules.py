@@ -212,8 +212,14 @@ def guarded(update: str) -> list[str]:
     """A rule as updates that insert only what the store lacks, each triple into the default
     graph and into the graph of what this round added (one update per head triple)."""
     heads, body = _split(update)
-    return [f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ {body} "
-            f"FILTER NOT EXISTS {{ {head} }} }}" for head in heads]
+    return [_insert_unless_held(head, body) for head in heads]
+
+
+def _insert_unless_held(head: str, body: str) -> str:
+    """Insert ``head`` (also into the round's graph) for each row of ``body`` the store lacks it
+    for, asked as ``FILTER NOT EXISTS``."""
+    return (f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ {body} "
+            f"FILTER NOT EXISTS {{ {head} }} }}")
 
 
 def on_delta(update: str, patterns: list[str]) -> list[str]:
@@ -235,8 +241,7 @@ def _insert_lacking(head: str, body: str) -> str:
     """The update that inserts ``head`` for each row of ``body`` where the store lacks it."""
     parts = head.split()
     if len(parts) != 3 or parts[1] not in ("a", "rdf:type", f"<{RDF_TYPE}>"):
-        return (f"INSERT {{ {head} . GRAPH <{ADDED}> {{ {head} }} }} WHERE {{ {body} "
-                f"FILTER NOT EXISTS {{ {head} }} }}")
+        return _insert_unless_held(head, body)
     # A typing: each distinct (node, class) pair is looked up on its own. Oxigraph answers
     # FILTER NOT EXISTS { ?x a ?c } by reading every typing in the store, once per update, so
     # on the delta of a round that adds little it cost what the whole store holds: at K = 300
