@@ -289,3 +289,28 @@ def test_typed_values_come_back_from_a_fresh_process(engine, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[0] == ("[('Decimal', 2.5), ('bool', 1.0), ('float', 1.5), "
                                            "('int', 7.0)]")
+
+
+FAULTHANDLER_PROBE = """
+import sys
+from coprod_kg import worker
+def probe():
+    handler = sys.modules.get("faulthandler")
+    return (handler is not None, handler is not None and handler.is_enabled())
+print(worker.call(probe, timeout=30))
+"""
+
+
+@needs_fork
+@pytest.mark.parametrize("flags, expected", [
+    ([], "(False, False)"),                    # a plain run: never imported, so never on
+    (["-X", "faulthandler"], "(True, False)"),  # on in the parent: off in the child
+])
+def test_the_child_turns_the_fault_handler_off_only_where_it_is_on(flags, expected):
+    """An abort in a child is the parent's to report, so a fault handler that is on is turned
+    off there; where none was imported the child imports none."""
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"}
+    done = subprocess.run([sys.executable, *flags, "-c", FAULTHANDLER_PROBE], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env=environment)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

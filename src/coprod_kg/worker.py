@@ -121,6 +121,14 @@ def _limit_child(memory_mb: int | None, no_new_files: bool) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (_lowest_free_descriptor(), hard))
 
 
+def _quiet_faulthandler() -> None:
+    """Turn the fault handler off in a child, where one is on: it is on only once imported (by
+    -X faulthandler, PYTHONFAULTHANDLER or a test runner), so a plain run pays no import."""
+    handler = sys.modules.get("faulthandler")
+    if handler is not None:
+        handler.disable()
+
+
 def _next_chunk(read_fd: int, deadline: float | None) -> bytes | None:
     """The next bytes the child wrote (b"" once it closed its end), or None if ``deadline`` (a
     time.monotonic() value; None for no limit) passes first."""
@@ -139,9 +147,7 @@ def _child(write_fd: int, fn: Callable, args: tuple, kwargs: dict, memory_mb: in
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        import faulthandler
-
-        faulthandler.disable()  # an abort at the memory limit is reported by the parent
+        _quiet_faulthandler()  # an abort at the memory limit is reported by the parent
         if not os.environ.get("COPROD_KG_DEBUG"):
             # The engine's own last words (e.g. Rust's "memory allocation failed") are noise to a
             # user; the parent turns the child's end into a message.
@@ -242,9 +248,7 @@ def _child_each(write_fd: int, fn: Callable, items: list, memory_mb: int | None,
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        import faulthandler
-
-        faulthandler.disable()
+        _quiet_faulthandler()
         if not os.environ.get("COPROD_KG_DEBUG"):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
