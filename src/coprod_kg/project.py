@@ -359,7 +359,8 @@ def _module_digests(recorded: dict, digests: dict) -> tuple[dict, bool]:
 
 # The modules whose code shapes the closure, and the libraries they call: a change to any of them
 # must make the cache reason again.
-CLOSURE_MODULES = ("reason.py", "rules.py", "load.py", "lexical.py", "cache.py", "namespace.py")
+CLOSURE_MODULES = ("reason.py", "rules.py", "shown.py", "load.py", "lexical.py", "cache.py",
+                   "namespace.py")
 CLOSURE_LIBRARIES = ("owlrl", "rdflib", "pyoxigraph")
 _CODE_KEY: list[str] = []
 

@@ -1,4 +1,5 @@
-"""Materialise the OWL 2 RL closure of the graph with owlrl, on a copy, without the noise.
+"""Materialise the OWL 2 RL closure of the graph with owlrl, on a copy, without the noise, and
+add the quote each claim shows (``coprod:shownQuote``, see shown.py) as the rule engine does.
 
 Two measured shortcuts keep owlrl at about 4 s instead of 10 s for this graph, and a test shows the
 closure is the same triple for triple:
@@ -112,6 +113,9 @@ def reason_owlrl(asserted: Graph) -> Closure:
             continue
         result.add(triple)
         inferred += 1
+    from .shown import add_to_graph
+
+    inferred += add_to_graph(result)  # the quote each claim shows, as the rule engine adds it
     return Closure(result, len(asserted), inferred)
 
 
@@ -126,4 +130,7 @@ def plain_owlrl_closure(asserted: Graph) -> Graph:
     for triple in work:
         if triple in asserted or not is_noise(triple):
             result.add(triple)
+    from .shown import add_to_graph
+
+    add_to_graph(result)  # not OWL RL, but part of every closure this project makes
     return result

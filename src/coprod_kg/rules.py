@@ -22,6 +22,9 @@ intersections, unions, transitivity and equality) read the whole store every rou
 of rounds is bounded by the depth of the derivations (five for this ontology), not by the size of
 the data.
 
+After the fixpoint, one step that is not OWL RL adds the quote each claim shows
+(``coprod:shownQuote``, see shown.py), which ``reason.reason_owlrl`` adds to owlrl's closure too.
+
 What the rules infer equals owlrl's closure (``reason.reason``) triple for triple once the same
 noise is taken out: ``is_noise`` here is ``reason.is_noise`` on pyoxigraph terms. Two kinds of
 owlrl conclusion a store cannot hold are never made: a literal as subject (always noise) and a
@@ -414,6 +417,13 @@ def _close(store: ox.Store, max_rounds: int = 100) -> Closure:
     for quad in noise:
         store.remove(quad)
         store.remove(ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph()))
+    # The one step that is not OWL RL: the quote each claim shows (shown.py), chosen once here
+    # and not in every question, as reason.reason_owlrl does after owlrl.
+    from .shown import add_to_store
+
+    started = time.process_time()
+    add_to_store(store, [inferred])
+    seconds["shown quotes"] = time.process_time() - started
     return Closure(store, asserted, _count(store, INFERRED), rounds, seconds)
 
 
