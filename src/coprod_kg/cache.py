@@ -36,6 +36,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .project import Project
+from .stamps import HELD as _HELD, STORE_STAMP, open_held
 
 
 def _notice(message: str) -> None:
@@ -45,7 +46,6 @@ def _notice(message: str) -> None:
 # Where notices about the cache go (the CLI's standard error by default).
 notify: Callable[[str], None] = _notice
 
-STORE_STAMP = "coprod-kg-store.json"
 _BUILDING, _REMOVING = ".building", ".removing"  # suffixes of a store's temporary folders
 
 
@@ -258,31 +258,10 @@ def _store_problem(folder: Path, key: str, closure: Path) -> str | None:
     return None
 
 
-# Store folders this process has open: (folder, inode of its stamp) -> the locked descriptor.
-_HELD: dict[tuple[str, int], int] = {}
-
-
 def open_folder(folder: Path) -> ox.Store:
     """Open a trusted store read-only, holding a shared lock on its stamp while this process
-    lives, so that no other process removes it from under a reader."""
-    import fcntl
-
-    fd = os.open(folder / STORE_STAMP, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        inode = os.fstat(fd).st_ino
-        if os.fstat(fd).st_nlink == 0 or (folder / STORE_STAMP).stat().st_ino != inode:
-            raise FileNotFoundError(errno.ENOENT, "the store was replaced while it was opened",
-                                    str(folder))
-        store = ox.Store.read_only(str(folder))
-    except BaseException:
-        os.close(fd)
-        raise
-    if (str(folder), inode) in _HELD:
-        os.close(fd)  # this process already holds the lock on this store
-    else:
-        _HELD[(str(folder), inode)] = fd
-    return store
+    lives, so that no other process removes it from under a reader (stamps.open_held)."""
+    return open_held(str(folder))
 
 
 def read_only_store(folder: Path | str) -> ox.Store:

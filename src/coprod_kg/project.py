@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .stamps import RACY_NS, project_root, stat_key as _stat_key
 
 def small_sha256(data: bytes = b""):
     """A SHA-256 hash object for the few kilobytes a warm command hashes (the cache key, a
@@ -250,14 +251,7 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
 # A file whose last change (mtime or ctime) is this close to the moment its digest was recorded
 # is "racily clean", as git calls it: a write in the same tick of the file system's clock would
 # leave its stat unchanged, so its bytes are hashed again until it is older than this.
-RACY_NS = 2_000_000_000
 DIGESTS_FILE = "input-digests.json"
-
-
-def _stat_key(info: os.stat_result) -> list[int]:
-    """What must be unchanged for a recorded digest to stand: size, mtime, ctime (which no
-    user can set back), inode and device."""
-    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
 
 
 def _trusted(entry, key: list[int]) -> bool:
@@ -438,9 +432,9 @@ def find_project(start: Path | None = None, strict: bool = False) -> Project:
             raise InputError(here, "--project names no folder")
         raise InputError(here, "--project names no coprod-kg project (it has no "
                          "ontology/coprod.ttl)")
-    for candidate in [here, *here.parents]:
-        if (candidate / "ontology" / "coprod.ttl").is_file():
-            return Project(candidate)
+    root = project_root(str(here))
+    if root is not None:
+        return Project(Path(root))
     package_root = Path(__file__).resolve().parents[2]
     if (package_root / "ontology" / "coprod.ttl").is_file():
         return Project(package_root)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import os
 import re
 import sys
-from decimal import Decimal
+from decimal import Decimal  # noqa: F401 - loaded before the worker forks (answers.plain_value)
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from . import sparql_lexer
+from .answers import ADVICE as _ADVICE
+from .answers import TRIPLE_COLUMNS, capped as _capped, limit_message
+from .answers import plain_value as _value, solution_rows
 from .namespace import ID, PREFIXES
 from .project import InputError, Record
 
@@ -792,12 +795,6 @@ def _in_a_triple(tokens: list, start: int, end: int, name: str) -> bool:
 
 DEFAULT_MAX_ROWS = 100_000
 _LIMITS: dict = {"max_rows": DEFAULT_MAX_ROWS, "memory_mb": None, "timeout": DEFAULT_TIMEOUT}
-_ADVICE = {"TimeLimitReached": "narrow the query or raise the limit (query --timeout, or "
-                               "--max-seconds for every query)",
-           "MemoryLimitReached": "narrow the query or raise --max-memory",
-           "RowLimitReached": "add a LIMIT or raise --max-rows"}
-
-
 class QueryLimitError(QueryError):
     """A query stopped by its time, memory or row limit (CLI exit code 3)."""
 
@@ -830,27 +827,6 @@ def check_timeout(timeout) -> float | None:
     return None if seconds == float("inf") else seconds
 
 
-def _value(term):
-    """A pyoxigraph term as a plain Python value."""
-    if term is None:
-        return None
-    if isinstance(term, ox.Literal):
-        datatype = term.datatype.value
-        if datatype.endswith(("#integer", "#int", "#long", "#nonNegativeInteger",
-                              "#positiveInteger", "#gYear")) and _INTEGER.fullmatch(term.value):
-            return int(term.value)
-        if datatype.endswith("#decimal"):
-            # Decimal is imported with the module, not here: this runs in the worker, which may
-            # not open a file (worker.py), so a module it has not got already cannot be loaded.
-            return Decimal(term.value)
-        if datatype.endswith(("#double", "#float")):
-            return float(term.value)
-        if datatype.endswith("#boolean"):
-            return term.value == "true"
-        return term.value
-    return term.value
-
-
 def _syntax_error(query: Query, error: SyntaxError) -> QueryError:
     message = str(error)
     match = re.search(r"line (\d+), column (\d+)|(\d+):(\d+)", message)
@@ -859,20 +835,6 @@ def _syntax_error(query: Query, error: SyntaxError) -> QueryError:
         line, column = [g for g in match.groups() if g][:2]
         where = f":{line}:{column}"
     return QueryError(f"{query.path}{where}: SPARQL syntax error: {message}")
-
-
-TRIPLE_COLUMNS = ["subject", "predicate", "object"]
-
-
-def _capped(rows, max_rows: int) -> list:
-    from .worker import RowLimitReached
-
-    kept = []
-    for row in rows:
-        if len(kept) >= max_rows:
-            raise RowLimitReached(max_rows)
-        kept.append(row)
-    return kept
 
 
 def _oxigraph_answer(store: ox.Store, query: Query, substitutions: dict, max_rows: int):
@@ -884,19 +846,8 @@ def _oxigraph_answer(store: ox.Store, query: Query, substitutions: dict, max_row
         raise _syntax_error(query, error) from None
     except (OSError, RuntimeError, ValueError, TypeError) as error:
         raise QueryError(f"{query.path}: {error}") from None
-    if isinstance(solutions, ox.QueryBoolean):
-        return ["answer"], [{"answer": bool(solutions)}]
     try:
-        if isinstance(solutions, ox.QuerySolutions):
-            columns = [variable.value for variable in solutions.variables]
-            # A solution iterates over its values in the order of the variables (None where
-            # one is unbound), faster than looking each up by name.
-            rows = _capped(({name: _value(term) for name, term in zip(columns, solution)}
-                            for solution in solutions), max_rows)
-            return columns, rows
-        rows = _capped(({"subject": _value(t.subject), "predicate": _value(t.predicate),
-                         "object": _value(t.object)} for t in solutions), max_rows)
-        return TRIPLE_COLUMNS, rows
+        return solution_rows(solutions, max_rows)
     except (OSError, RuntimeError, ValueError, TypeError) as error:
         raise QueryError(f"{query.path}: {error}") from None
 
@@ -908,7 +859,7 @@ def _work(query: Query, answer, timeout: float | None, *args) -> Result:
         columns, rows = worker.call(answer, *args, timeout=timeout,
                                     memory_mb=_LIMITS["memory_mb"] or worker.DEFAULT_MEMORY_MB)
     except worker.LimitReached as error:
-        raise QueryLimitError(f"{query.path}: {error}; {_ADVICE[type(error).__name__]}") from None
+        raise QueryLimitError(limit_message(query.path, error)) from None
     return Result(query, columns, rows)
 
 
@@ -928,13 +879,32 @@ def run(query: Query, store: ox.Store, params: dict[str, str] | None = None,
     triple. Raises UnsafeQuery, QueryError for bad parameters or a syntax error, and
     QueryLimitError for the timeout, the memory limit or the row cap.
     """
+    timeout, substitutions = prepare(query, store, params, timeout)
+    return run_prepared(query, store, timeout, substitutions)
+
+
+def prepare(query: Query, store: ox.Store, params: dict[str, str] | None = None,
+            timeout: float | None = CONFIGURED) -> tuple[float | None, dict]:
+    """What :func:`run` checks before it asks: the timeout in seconds (None for none) and the
+    parameters as pyoxigraph substitutions. Raises as :func:`run` does."""
     timeout = check_timeout(timeout)
     form = refuse_unsafe(query, timeout=timeout)
     _refuse_describe(query, form)
     bindings = bind_params(query, store, params or {})
-    substitutions = {ox.Variable(name): term for name, term in bindings.items()}
+    return timeout, {ox.Variable(name): term for name, term in bindings.items()}
+
+
+def run_prepared(query: Query, store: ox.Store, timeout: float | None,
+                 substitutions: dict) -> Result:
+    """:func:`run` once :func:`prepare` has checked the query and bound its parameters."""
     return _work(query, _oxigraph_answer, timeout, store, query, substitutions,
                  _LIMITS["max_rows"])
+
+
+def limits() -> dict:
+    """The row cap, memory limit (MB, None for the worker's default) and default timeout every
+    query now has (set_limits changes them)."""
+    return dict(_LIMITS)
 
 
 def _rdflib_answer(graph, query: Query, bindings: dict, max_rows: int):
@@ -1017,7 +987,7 @@ def worker_error(query: Query, error: BaseException) -> BaseException:
     from . import worker
 
     if isinstance(error, worker.LimitReached):
-        return QueryLimitError(f"{query.path}: {error}; {_ADVICE[type(error).__name__]}")
+        return QueryLimitError(limit_message(query.path, error))
     return error
 
 

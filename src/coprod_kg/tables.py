@@ -9,12 +9,12 @@ prefixed with an apostrophe; Markdown cells have their HTML escaped.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
 from decimal import Decimal
 
+from .answers import csv_text, safe_cell
 from .namespace import PREFIXES
 from .query import Result
 
@@ -37,7 +37,6 @@ HEADERS = {"via": "need or component", "viaLabel": "need or component", "studyLa
            "argumentStatus": "argument status", "line": "report line", "sroi": "SROI",
            "mechanism": "mechanism (link status)"}
 _SORT_KEY = re.compile(r"^\d+ ([a-z][a-z -]*)$")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 _COMPACTED: dict[str, str] = {}  # IRIs already shown: a report shows the same few thousand often
@@ -251,21 +250,6 @@ def _json_value(value):
     return value
 
 
-def safe_cell(text: str) -> str:
-    """Text a spreadsheet will show rather than run: a leading = + - @ gets an apostrophe."""
-    if text and text.startswith(_FORMULA) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-        return True
-    except ArithmeticError:
-        return False
-
-
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 
@@ -297,13 +281,7 @@ def render(result: Result, fmt: str, ids: bool = False, width: int | None = None
                    "rows": [{k: _json_value(v) for k, v in row.items()} for row in result.rows]}
         return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(result.columns)
-        for row in result.rows:
-            writer.writerow(["" if row[c] is None else safe_cell(_plain(row[c]))
-                             for c in result.columns])
-        return buffer.getvalue()
+        return csv_text(result.columns, result.rows)
     if fmt == "xlsx":
         return _xlsx(result, ids)
     headers, cells, quotes = _display(result, ids)
@@ -462,11 +440,3 @@ def _pin_zip(data: bytes) -> bytes:
             pinned.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(pinned, source.read(info.filename))
     return out.getvalue()
-
-
-def _plain(value) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

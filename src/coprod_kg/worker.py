@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import time
-from collections.abc import Callable
+
+# The C module behind ``signal``: its constants and signal(); ``signal`` itself imports enum,
+# which costs a warm query 3 ms, and is imported only to name a signal that ended a worker.
+import _signal as signal
 
 try:  # the C pickler itself: pickle.py around it costs a warm query 2 ms, and a regex
     from _pickle import dumps as _dumps, loads as _loads
@@ -41,6 +43,7 @@ _HIGHEST_PROTOCOL = -1  # a negative protocol asks the pickler for its highest
 # typing is for type checkers only: importing it costs a warm query 3 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 CAN_FORK = hasattr(os, "fork")
@@ -236,7 +239,7 @@ def call(fn: Callable[..., Any], *args, timeout: float | None = None,
         if memory_mb and number in (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV):
             raise MemoryLimitReached(memory_mb)
         raise WorkerCrashed(f"the worker was ended by signal {number} "
-                            f"({signal.Signals(number).name})")
+                            f"({_signal_name(number)})")
     raise WorkerCrashed(f"the worker exited with status {os.waitstatus_to_exitcode(status)} "
                         "without an answer")
 
@@ -366,13 +369,22 @@ def call_each(fn: Callable[[Any], Any], items: list, timeout: float | None = Non
             stopped = MemoryLimitReached(memory_mb)
         elif number is not None:
             stopped = WorkerCrashed(f"the worker was ended by signal {number} "
-                                    f"({signal.Signals(number).name})")
+                                    f"({_signal_name(number)})")
         else:
             stopped = WorkerCrashed(f"the worker exited with status "
                                     f"{os.waitstatus_to_exitcode(status)} without an answer")
     if stopped is not None:
         raise Stopped(len(outcomes), stopped, outcomes)
     return outcomes
+
+
+def _signal_name(number: int) -> str:
+    import signal as named  # in the parent only: a child may not open the module's file
+
+    try:
+        return named.Signals(number).name
+    except ValueError:
+        return "unknown signal"
 
 
 def _kill(pid: int) -> None:
