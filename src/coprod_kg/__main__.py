@@ -1,5 +1,5 @@
-"""Allow ``python -m coprod_kg``."""
+"""Allow ``python -m coprod_kg``: the warm path where a plan holds, else the full CLI."""
 
-from .cli import run
+from .warm import run
 
 run()

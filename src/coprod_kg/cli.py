@@ -317,12 +317,31 @@ def cmd_query(args) -> int:
 
         result = run(query, _store(args), params, timeout=args.timeout)
     else:  # the embedded store, as engines.run would, without importing the endpoint client
-        from .query import run
+        from .query import prepare, run_prepared
 
-        result = run(query, _store(args), params, timeout=args.timeout)
+        store = _store(args)
+        timeout, substitutions = prepare(query, store, params, timeout=args.timeout)
+        result = run_prepared(query, store, timeout, substitutions)
     fmt = _format(args)
     _emit(args, render(result, fmt, ids=args.ids), f"{len(result.rows)} rows, {fmt}")
+    warm = sys.modules.get("coprod_kg.warm")
+    if warm is not None and warm.MISSED and _QUICK_WORDS and args.engine == "oxigraph" \
+            and not args.endpoint and fmt == "csv" and args.output in (None, "-") \
+            and not args.verbose:
+        _record_plan(project, args, query, substitutions, timeout, result)
     return EXIT_OK
+
+
+def _record_plan(project, args, query, substitutions, timeout, result) -> None:
+    """Leave the plan that lets the same command line be answered warm (warm.py)."""
+    from .query import bind_in_subselects, limits
+    from .warm import record
+    from .worker import DEFAULT_MEMORY_MB
+
+    cap = limits()
+    record(project, list(_QUICK_WORDS), args.name, query,
+           bind_in_subselects(query.text, substitutions), substitutions, timeout,
+           cap["max_rows"], cap["memory_mb"] or DEFAULT_MEMORY_MB, result.rows)
 
 
 def _rdflib_closure(project):
@@ -907,6 +926,9 @@ _QUICK_VALUED = {"--format": "format", "-o": "output", "--output": "output",
                  "--param": "param", "--timeout": "timeout"}
 
 
+_QUICK_WORDS: list[str] = []  # the words of a command line read by _quick_query_args
+
+
 def _quick_query_args(words: list[str]):
     """The parsed arguments of a plain ``query NAME [options]`` command line, the very
     namespace argparse would make of it; None for any other command line (argparse reads it).
@@ -988,7 +1010,9 @@ def main(argv: list[str] | None = None) -> int:
         command = command_named(words)
         if command not in _WITHOUT_RDFLIB:
             _quiet_rdflib()
-        args = _quick_query_args(words) or make_parser(command).parse_args(words)
+        args = _quick_query_args(words)
+        _QUICK_WORDS[:] = words if args is not None else []
+        args = args or make_parser(command).parse_args(words)
         if not getattr(args, "handler", None):
             make_parser().print_help(sys.stderr)
             return EXIT_USAGE
