@@ -12,6 +12,10 @@ from __future__ import annotations
 import io
 import sys
 
+# csv.py's own writer, without the module (which imports re); imported here, before the worker
+# forks, since the worker writes the warm path's CSV and may open no file to import it.
+from _csv import writer
+
 import pyoxigraph as ox
 
 from .worker import RowLimitReached
@@ -91,16 +95,6 @@ def solution_rows(solutions, max_rows: int) -> tuple[list[str], list[dict]]:
     return TRIPLE_COLUMNS, rows
 
 
-def has_decimal(rows: list[dict]) -> bool:
-    """Whether any value of the rows is a Decimal (false without looking where decimal was never
-    imported, since then none can be)."""
-    decimal = sys.modules.get("decimal")
-    if decimal is None:
-        return False
-    kind = decimal.Decimal
-    return any(type(value) is kind for row in rows for value in row.values())
-
-
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -134,14 +128,48 @@ def plain_text(value) -> str:
     return str(value)
 
 
-def csv_text(columns: list[str], rows: list[dict]) -> str:
-    """The answer as CSV: a header of the column names, then each row, every value as
-    ``plain_text`` (empty where unbound) and safe for a spreadsheet."""
-    from _csv import writer  # csv.py's own writer, without the module (which imports re)
+def csv_cell(value) -> str:
+    """A plain value as a CSV cell: ``plain_text``, safe for a spreadsheet; empty where
+    unbound."""
+    return "" if value is None else safe_cell(plain_text(value))
 
+
+def needs_decimal(rows: list[dict]) -> bool:
+    """Whether writing the rows as CSV imports ``decimal``: a value is a Decimal, or its text
+    starts as a formula would (safe_cell asks Decimal whether it is a number)."""
+    decimal = sys.modules.get("decimal")
+    kind = decimal.Decimal if decimal is not None else None
+    return any(type(value) is kind
+               or (value is not None and plain_text(value).startswith(_FORMULA))
+               for row in rows for value in row.values())
+
+
+def _csv_writer():
     buffer = io.StringIO()
-    out = writer(buffer, lineterminator="\n")
+    return buffer, writer(buffer, lineterminator="\n")
+
+
+def csv_text(columns: list[str], rows: list[dict]) -> str:
+    """The answer as CSV: a header of the column names, then each row, every value a
+    ``csv_cell``."""
+    buffer, out = _csv_writer()
     out.writerow(columns)
     for row in rows:
-        out.writerow(["" if row[c] is None else safe_cell(plain_text(row[c])) for c in columns])
+        out.writerow([csv_cell(row[c]) for c in columns])
+    return buffer.getvalue()
+
+
+def solutions_csv(solutions, max_rows: int) -> str:
+    """What ``Store.query`` returned as ``csv_text`` writes it, under the row cap: a SELECT's
+    rows straight from its solutions, without making a row of each (the warm path's worker)."""
+    if not isinstance(solutions, ox.QuerySolutions):
+        return csv_text(*solution_rows(solutions, max_rows))
+    buffer, out = _csv_writer()
+    out.writerow([variable.value for variable in solutions.variables])
+    written = 0
+    for solution in solutions:
+        if written >= max_rows:
+            raise RowLimitReached(max_rows)
+        out.writerow([csv_cell(plain_value(term)) for term in solution])
+        written += 1
     return buffer.getvalue()

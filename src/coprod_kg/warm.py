@@ -122,11 +122,11 @@ def plain_term(term) -> tuple | None:
     return None
 
 
-def _ask(store, text: str, substitutions: dict, max_rows: int, prefixes: dict):
-    """Run in the query worker: the columns and rows of the plan's query."""
-    from .answers import solution_rows
+def _ask(store, text: str, substitutions: dict, max_rows: int, prefixes: dict) -> str:
+    """Run in the query worker: the plan's answer as CSV."""
+    from .answers import solutions_csv
 
-    return solution_rows(store.query(text, prefixes=prefixes, substitutions=substitutions),
+    return solutions_csv(store.query(text, prefixes=prefixes, substitutions=substitutions),
                          max_rows)
 
 
@@ -152,7 +152,7 @@ def answer(words: list[str]) -> int | None:
         import pyoxigraph as ox
 
         from . import worker
-        from .answers import csv_text, limit_message
+        from .answers import limit_message
         from .namespace import PREFIXES
         from .stamps import open_held
 
@@ -161,7 +161,7 @@ def answer(words: list[str]) -> int | None:
     except Exception:  # a plan of another shape, a store gone: the full path decides
         return None
     try:
-        columns, rows = worker.call(_ask, store, plan["text"], substitutions, plan["max_rows"],
+        text = worker.call(_ask, store, plan["text"], substitutions, plan["max_rows"],
                                     PREFIXES, timeout=plan["timeout"],
                                     memory_mb=plan["memory_mb"])
     except worker.LimitReached as error:
@@ -171,7 +171,6 @@ def answer(words: list[str]) -> int | None:
         raise
     except Exception:
         return None
-    text = csv_text(columns, rows)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
@@ -278,7 +277,7 @@ def record(project, words: list[str], name: str, query, text: str, substitutions
     """Keep the plan of a command line the full path has just answered (see the module's
     words); returns its file, or None where no plan can be trusted. Never raises for a cache
     that cannot be written: the next query is only slower."""
-    from .answers import has_decimal
+    from .answers import needs_decimal
     from .stamps import HELD, project_root, settled
 
     try:
@@ -305,7 +304,7 @@ def record(project, words: list[str], name: str, query, text: str, substitutions
     plan = {"identity": identity(cwd, words), "root": str(project.root), "watch": watch,
             "store": store_folder, "text": text, "bindings": sorted(bindings),
             "timeout": timeout, "max_rows": max_rows, "memory_mb": memory_mb,
-            "query": str(query.path), "decimal": has_decimal(rows)}
+            "query": str(query.path), "decimal": needs_decimal(rows)}
     from marshal import dumps
     from zlib import crc32
 
