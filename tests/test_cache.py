@@ -57,8 +57,8 @@ def hours(project: Project, capsys) -> list[int]:
 
 
 def test_an_edit_made_while_build_reasons_is_seen_by_the_next_query(copy, monkeypatch, capsys):
-    # The build reasons with rules.close_with_forms on the store it loaded (reason.reason is
-    # the path of the other commands, which _reason_again takes).
+    # The build, like a query that finds no closure, reasons with rules.close_with_forms on the
+    # store it loaded (cache.reason_loaded).
     import coprod_kg.rules as rules_module
 
     shutil.rmtree(copy.cache_dir)
@@ -215,3 +215,16 @@ def test_a_rename_is_followed_by_an_fsync_of_its_folder(tmp_path, monkeypatch):
     assert len(synced) == 2  # the file's bytes, then the folder that holds its new name
     if Path("/proc/self/fd").is_dir():
         assert synced[1] == tmp_path.resolve()
+
+
+def test_a_query_and_a_build_store_the_same_closure_bytes(tmp_path):
+    """Both reason through cache.reason_loaded: the closure under a key is the same file,
+    whichever command made it (blank-node labels and escapes included)."""
+    made = []
+    for command in (["query", "01-principle-prevalence", "--format", "csv"], ["build"]):
+        root = tmp_path / command[0]
+        for folder in ("ontology", "data", "queries"):
+            shutil.copytree(ROOT / folder, root / folder)
+        assert main(["--project", str(root), "-q", *command]) == 0
+        made.append(closure_path(Project(root)).read_bytes())
+    assert made[0] == made[1]

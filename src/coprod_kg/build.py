@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -162,7 +161,7 @@ def build(project: Project, echo: Callable[[str], None] = print,
     The shapes' SPARQL runs in this process, as it does for ``validate``: those queries are the
     project's own shapes, each one pass over the store, not user queries.
     """
-    from .cache import cached_closure, open_store, write_closure
+    from .cache import cached_closure, open_store, reason_loaded
     from .load import load_project
     from .engines import run_checks
     from .query import discover, refuse_unsafe_all
@@ -197,16 +196,8 @@ def build(project: Project, echo: Callable[[str], None] = print,
     store = None
     closure_file = cached_closure(project, loaded.fingerprint)
     if closure_file is None:
-        if os.environ.get("COPROD_REASONER", "rules") == "owlrl":
-            from .reason import reason
-
-            closure_file = write_closure(project, reason(loaded.graph).graph, loaded.fingerprint)
-        else:
-            from .rules import close_with_forms
-
-            closure, data = close_with_forms(loaded.take_store(), loaded.triples())
-            closure_file = write_closure(project, data, loaded.fingerprint)
-            del data  # the closure's text is on disk now; the store answers from here on
+        closure_file, closure = reason_loaded(project, loaded)
+        if closure is not None:  # the store answers from here on
             store = closure.store
     if engine is not None:
         store = engine
