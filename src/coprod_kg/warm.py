@@ -33,6 +33,7 @@ import sys
 import time
 
 from . import __version__
+from .stamps import stat_key
 
 STARTED_NS = time.time_ns()  # before this process read any file a plan watches
 
@@ -71,10 +72,9 @@ def plan_file(root: str, cwd: str, words: list[str]) -> str:
 def stat_of(path: str) -> list[int] | None:
     """The stat key (stamps.stat_key) of ``path``, or None where it is missing."""
     try:
-        info = os.stat(path)
+        return stat_key(os.stat(path))
     except OSError:
         return None
-    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
 
 
 def unchanged(watch: list) -> bool:
@@ -242,16 +242,14 @@ def _store_watch(folder: str, closure_meta: str, watch: list) -> bool:
 def watch_list(project, query_path: str, name: str, cwd: str, store_folder: str) -> list | None:
     """Every (path, stat key or None) whose change could change the answer of a plan; None
     where no plan can be trusted (a symbolic link under data/, a store without its stamp)."""
+    from .cache import _meta_path, closure_path
+    from .query import _query_files
+
     root = str(project.root)
     watch = [(os.path.realpath(query_path), stat_of(query_path))]
-    queries = os.path.join(root, "queries")
+    queries = str(project.queries_dir)
     watch.append((queries, stat_of(queries)))
-    try:
-        names = sorted(os.listdir(queries))
-    except OSError:
-        names = []
-    watch += [(os.path.join(queries, n), stat_of(os.path.join(queries, n)))
-              for n in names if n.endswith(".rq")]
+    watch += [(str(path), stat_of(str(path))) for path in _query_files(project.queries_dir)]
     as_file = os.path.join(cwd, name)
     if not name.endswith(".rq") and stat_of(as_file) is None:
         watch.append((as_file, None))  # the name is not taken as a path while no such file is
@@ -264,9 +262,9 @@ def watch_list(project, query_path: str, name: str, cwd: str, store_folder: str)
               for n in sorted(os.listdir(package)) if n.endswith(".py")]
     watch += [(os.path.abspath(entry or "."), stat_of(os.path.abspath(entry or ".")))
               for entry in sys.path]
-    # The closure of a store's key, whose stamp the cache checks the store against (cache.py).
+    # The closure of the store's key, whose stamp the cache checks the store against.
     key = os.path.basename(store_folder)[len("store-"):]
-    closure_meta = os.path.join(os.path.dirname(store_folder), f"closure-{key}.json")
+    closure_meta = str(_meta_path(closure_path(project, key)))
     if not _store_watch(store_folder, closure_meta, watch):
         return None
     return watch
